@@ -1,0 +1,33 @@
+//! The audit log: who did what, to what, from where. Every state change through the API writes one.
+
+use rusqlite::{params, Connection};
+
+use crate::error::Result;
+use crate::model::{now_utc, UserId, WorkspaceId};
+
+#[derive(Debug, Default, Clone)]
+pub struct Entry<'a> {
+    pub user: Option<UserId>,
+    pub workspace: Option<WorkspaceId>,
+    pub action: &'a str,
+    pub target: Option<String>,
+    pub detail: Option<String>,
+    pub remote_addr: Option<String>,
+}
+
+pub fn record(conn: &Connection, entry: &Entry<'_>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO audit_log (at, user_id, workspace_id, action, target, detail, remote_addr)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            now_utc(),
+            entry.user,
+            entry.workspace,
+            entry.action,
+            entry.target,
+            entry.detail,
+            entry.remote_addr
+        ],
+    )?;
+    Ok(())
+}

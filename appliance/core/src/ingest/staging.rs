@@ -1,0 +1,139 @@
+//! Staging: an upload is written to a temporary file inside the library's own file system while it is
+//! hashed and its type is sniffed, so the final step is a rename, never a copy.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{CoreError, IoContext, Result};
+use crate::ingest::sniff::{sniff, MediaType, SNIFF_LEN};
+
+/// A complete, fsynced file in the staging area, ready to be committed.
+#[derive(Debug)]
+pub struct Staged {
+    pub path: PathBuf,
+    pub sha256: [u8; 32],
+    pub size: u64,
+    pub media: MediaType,
+}
+
+impl Staged {
+    /// Hashes and sniffs a file that is already complete on disk (a finished resumable upload).
+    pub fn from_file(path: &Path, original_ext: Option<&str>) -> Result<Staged> {
+        let mut file = File::open(path).ctx(|| format!("opening {}", path.display()))?;
+        let mut hasher = Sha256::new();
+        let mut head = Vec::with_capacity(SNIFF_LEN);
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = file.read(&mut buf).ctx(|| format!("reading {}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            if head.len() < SNIFF_LEN {
+                let take = (SNIFF_LEN - head.len()).min(n);
+                head.extend_from_slice(&buf[..take]);
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        let media = sniff(&head, original_ext).ok_or(CoreError::UnsupportedMedia)?;
+        file.sync_all().ctx(|| format!("syncing {}", path.display()))?;
+        Ok(Staged {
+            path: path.to_path_buf(),
+            sha256: hasher.finalize().into(),
+            size,
+            media,
+        })
+    }
+}
+
+/// Streams bytes into a new staging file. Dropping it before `finish` removes the file, so a failed
+/// or abandoned upload leaves nothing behind.
+pub struct StagingWriter {
+    file: Option<File>,
+    path: PathBuf,
+    hasher: Sha256,
+    size: u64,
+    head: Vec<u8>,
+    media: Option<MediaType>,
+    original_ext: Option<String>,
+}
+
+impl StagingWriter {
+    pub(crate) fn create(path: PathBuf, original_ext: Option<String>) -> Result<Self> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .ctx(|| format!("creating {}", path.display()))?;
+        Ok(StagingWriter {
+            file: Some(file),
+            path,
+            hasher: Sha256::new(),
+            size: 0,
+            head: Vec::with_capacity(SNIFF_LEN),
+            media: None,
+            original_ext,
+        })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends `data`. Fails with `UnsupportedMedia` as soon as the first bytes show the upload is
+    /// not media, so a large non-media body is not written to disk.
+    pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        if self.media.is_none() && self.head.len() < SNIFF_LEN {
+            let take = (SNIFF_LEN - self.head.len()).min(data.len());
+            self.head.extend_from_slice(&data[..take]);
+            if self.head.len() >= SNIFF_LEN {
+                self.media = Some(self.sniff()?);
+            }
+        }
+        let file = self.file.as_mut().ok_or(CoreError::NotFound("staging file"))?;
+        file.write_all(data).ctx(|| format!("writing {}", self.path.display()))?;
+        self.hasher.update(data);
+        self.size += data.len() as u64;
+        Ok(())
+    }
+
+    fn sniff(&self) -> Result<MediaType> {
+        sniff(&self.head, self.original_ext.as_deref()).ok_or(CoreError::UnsupportedMedia)
+    }
+
+    /// Flushes the file to stable storage and hands it over for commit.
+    pub fn finish(mut self) -> Result<Staged> {
+        let media = match self.media {
+            Some(m) => m,
+            None => self.sniff()?,
+        };
+        let file = self.file.take().ok_or(CoreError::NotFound("staging file"))?;
+        file.sync_all().ctx(|| format!("syncing {}", self.path.display()))?;
+        Ok(Staged {
+            path: std::mem::take(&mut self.path),
+            sha256: std::mem::take(&mut self.hasher).finalize().into(),
+            size: self.size,
+            media,
+        })
+    }
+}
+
+impl Drop for StagingWriter {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            remove_quietly(&self.path);
+        }
+    }
+}
+
+pub(crate) fn remove_quietly(path: &Path) {
+    if let Err(e) = fs::remove_file(path) {
+        if e.kind() != io::ErrorKind::NotFound {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove a temporary file");
+        }
+    }
+}

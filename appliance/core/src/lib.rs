@@ -1,0 +1,20 @@
+//! Shoebox's domain: the catalogue, the library and its ingest path, accounts, workspaces, events and
+//! tags. Synchronous and free of HTTP; async callers run it on a blocking pool.
+
+pub mod accounts;
+pub mod assets;
+pub mod audit;
+pub mod catalogue;
+pub mod doctor;
+pub mod error;
+pub mod events;
+pub mod ingest;
+pub mod model;
+pub mod tags;
+pub mod tokens;
+pub mod uploads;
+pub mod workspaces;
+
+pub use catalogue::Catalogue;
+pub use error::{CoreError, Result};
+pub use ingest::{IngestRequest, Library};
