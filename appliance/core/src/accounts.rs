@@ -172,7 +172,7 @@ pub fn remove_member(conn: &Connection, user: UserId, workspace: WorkspaceId) ->
     Ok(())
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: UserId,
     pub username: String,

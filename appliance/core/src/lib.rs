@@ -18,3 +18,4 @@ pub mod workspaces;
 pub use catalogue::Catalogue;
 pub use error::{CoreError, Result};
 pub use ingest::{IngestRequest, Library};
+pub use rusqlite;

@@ -1,6 +1,7 @@
 //! Domain types shared by every layer. They serialise to the JSON shapes of the REST API.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::CoreError;
 
@@ -11,7 +12,7 @@ pub type EventId = i64;
 pub type TagId = i64;
 
 /// A member's role in a workspace. Ordered: each role can do everything the ones before it can.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
@@ -47,7 +48,7 @@ impl std::str::FromStr for Role {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
     pub id: UserId,
     pub username: String,
@@ -56,7 +57,7 @@ pub struct User {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Workspace {
     #[serde(skip)]
     pub id: WorkspaceId,
@@ -65,7 +66,7 @@ pub struct Workspace {
     pub folder_template: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TakenSource {
     Exif,
@@ -94,13 +95,14 @@ impl TakenSource {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Asset {
     pub id: AssetId,
     pub workspace: String,
     pub sha256: String,
     pub size: u64,
     pub media_type: String,
+    #[schema(value_type = String, example = "image")]
     pub kind: &'static str,
     pub path: String,
     pub original_name: String,
@@ -115,7 +117,7 @@ pub struct Asset {
     pub uploaded_by: Option<UserId>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Event {
     pub id: EventId,
     pub title: String,
@@ -124,7 +126,7 @@ pub struct Event {
     pub ends_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Tag {
     pub id: TagId,
     pub name: String,
@@ -139,7 +141,7 @@ pub enum IngestOutcome {
 }
 
 /// Answer of `assets/check` for one hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HashState {
     New,

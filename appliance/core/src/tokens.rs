@@ -61,7 +61,7 @@ pub struct Verified {
     pub last_used_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeviceToken {
     pub id: String,
     pub name: String,

@@ -1,1 +1,12 @@
+//! Shoebox's HTTP API: REST v1, tus resumable uploads, authentication. This crate alone turns errors
+//! into HTTP statuses and stable error codes.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+
+pub use routes::router;
+pub use routes::tus::spawn_sweeper;
+pub use state::{AppState, Settings};

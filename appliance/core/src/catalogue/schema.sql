@@ -68,8 +68,9 @@ CREATE TABLE event_tags (
 
 -- state 'placing': the row is written before the file is renamed into the library, so a crash in
 -- between is finished (or undone) at start-up instead of leaving a file nobody knows about.
+-- AUTOINCREMENT: an id is never handed out twice, since clients remember them.
 CREATE TABLE assets (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     workspace_id  INTEGER NOT NULL REFERENCES workspaces(id),
     sha256        BLOB NOT NULL,
     size          INTEGER NOT NULL,

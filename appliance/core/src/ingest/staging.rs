@@ -130,10 +130,15 @@ impl Drop for StagingWriter {
     }
 }
 
-pub(crate) fn remove_quietly(path: &Path) {
+pub fn remove_quietly(path: &Path) {
     if let Err(e) = fs::remove_file(path) {
         if e.kind() != io::ErrorKind::NotFound {
             tracing::warn!(path = %path.display(), error = %e, "could not remove a temporary file");
         }
     }
+}
+
+/// Throws away a staged file that will not be committed (for example a checksum mismatch).
+pub fn discard(staged: Staged) {
+    remove_quietly(&staged.path);
 }

@@ -1,0 +1,93 @@
+//! `shoeboxd serve`: recover from any crash, then serve until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use shoebox_core::accounts;
+use shoebox_server::{AppState, Settings};
+
+use crate::config::Config;
+use crate::open::open;
+
+/// How long a shutdown waits for requests in flight (a long upload resumes later anyway).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let setup_config = config.clone();
+    let (opened, setup_code) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let opened = open(&setup_config)?;
+        let report = opened.library.recover(&opened.catalogue).context("recovering the library")?;
+        if report != Default::default() {
+            tracing::info!(?report, "recovered from an interrupted run");
+        }
+        shoebox_server::routes::tus::sweep(&opened.catalogue, &opened.library).context("sweeping uploads")?;
+        let needs_setup = !opened.catalogue.read(accounts::admin_exists)?;
+        let code = if needs_setup { Some(setup_code()?) } else { None };
+        Ok((opened, code))
+    })
+    .await??;
+
+    if let Some(code) = &setup_code {
+        tracing::warn!("no admin yet: open the web app and create one with the first-run setup code: {code}");
+    }
+    let settings = Settings {
+        api_key: config.server.api_key.as_ref().map(|k| k.0.clone()),
+        max_json_bytes: config.server.max_json_bytes,
+        session_ttl: Duration::from_secs(config.auth.session_ttl_days * 86_400),
+        resumable_expiry: Duration::from_secs(config.uploads.resumable_expiry_secs),
+    };
+    let state = AppState::new(opened.catalogue, opened.library, settings, setup_code);
+    let sweeper = shoebox_server::spawn_sweeper(state.clone());
+    let app = shoebox_server::router(state);
+
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.server.listen))?;
+    tracing::info!(address = %listener.local_addr()?, version = env!("CARGO_PKG_VERSION"), "shoebox listening");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let mut rx = stop_rx;
+            let _ = rx.wait_for(|stop| *stop).await;
+        });
+    let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+    tokio::select! {
+        result = &mut server => result?,
+        () = shutdown_signal() => {
+            tracing::info!("shutting down");
+            let _ = stop_tx.send(true);
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
+                tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+            }
+        }
+    }
+    sweeper.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Eight characters from an alphabet without look-alikes (no 0/O, 1/I), shown as XXXX-XXXX.
+fn setup_code() -> anyhow::Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("random source: {e}"))?;
+    let chars: String = bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+    Ok(format!("{}-{}", &chars[..4], &chars[4..]))
+}
