@@ -47,14 +47,9 @@ fn validate_password(password: &str) -> Result<()> {
 }
 
 pub fn validate_username(name: &str) -> Result<()> {
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    let ok_chars = name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
     if name.is_empty() || name.chars().count() > 64 || !ok_chars {
-        return Err(CoreError::invalid(
-            "username",
-            "1 to 64 letters, digits, '.', '_', '-' or '@'",
-        ));
+        return Err(CoreError::invalid("username", "1 to 64 letters, digits, '.', '_', '-' or '@'"));
     }
     Ok(())
 }
@@ -82,19 +77,15 @@ pub fn create_user(conn: &Connection, username: &str, password_hash: &str, is_ad
 }
 
 pub fn get_user(conn: &Connection, id: UserId) -> Result<Option<User>> {
-    Ok(conn
-        .query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row)
-        .optional()?)
+    Ok(conn.query_row(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"), [id], user_from_row).optional()?)
 }
 
 /// The user and their password hash, for a login.
 pub fn find_login(conn: &Connection, username: &str) -> Result<Option<(User, String)>> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1"),
-            [username],
-            |row| Ok((user_from_row(row)?, row.get(5)?)),
-        )
+        .query_row(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1"), [username], |row| {
+            Ok((user_from_row(row)?, row.get(5)?))
+        })
         .optional()?)
 }
 
@@ -105,11 +96,7 @@ pub fn list_users(conn: &Connection) -> Result<Vec<User>> {
 }
 
 pub fn admin_exists(conn: &Connection) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE is_admin AND NOT disabled)",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE is_admin AND NOT disabled)", [], |r| r.get(0))?)
 }
 
 #[derive(Debug, Default)]
@@ -142,11 +129,9 @@ pub fn role_in(conn: &Connection, user: &User, workspace: WorkspaceId) -> Result
         return Ok(Some(Role::Admin));
     }
     let role: Option<String> = conn
-        .query_row(
-            "SELECT role FROM memberships WHERE user_id = ?1 AND workspace_id = ?2",
-            [user.id, workspace],
-            |r| r.get(0),
-        )
+        .query_row("SELECT role FROM memberships WHERE user_id = ?1 AND workspace_id = ?2", [user.id, workspace], |r| {
+            r.get(0)
+        })
         .optional()?;
     role.map(|r| r.parse()).transpose()
 }
@@ -162,10 +147,7 @@ pub fn set_role(conn: &Connection, user: UserId, workspace: WorkspaceId, role: R
 }
 
 pub fn remove_member(conn: &Connection, user: UserId, workspace: WorkspaceId) -> Result<()> {
-    let n = conn.execute(
-        "DELETE FROM memberships WHERE user_id = ?1 AND workspace_id = ?2",
-        [user, workspace],
-    )?;
+    let n = conn.execute("DELETE FROM memberships WHERE user_id = ?1 AND workspace_id = ?2", [user, workspace])?;
     if n == 0 {
         return Err(CoreError::NotFound("member"));
     }
@@ -187,9 +169,7 @@ pub fn members(conn: &Connection, workspace: WorkspaceId) -> Result<Vec<Member>>
     let rows = stmt
         .query_map([workspace], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))?
         .collect::<rusqlite::Result<Vec<(UserId, String, String)>>>()?;
-    rows.into_iter()
-        .map(|(user_id, username, role)| Ok(Member { user_id, username, role: role.parse()? }))
-        .collect()
+    rows.into_iter().map(|(user_id, username, role)| Ok(Member { user_id, username, role: role.parse()? })).collect()
 }
 
 /// The workspaces a user can see, with their role in each.

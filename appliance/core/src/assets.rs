@@ -20,9 +20,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Asset> {
     let sha: Vec<u8> = row.get(2)?;
     let media_type: String = row.get(4)?;
     let tags: Option<String> = row.get(15)?;
-    let mut tags: Vec<String> = tags
-        .map(|t| t.split('\u{1f}').map(str::to_string).collect())
-        .unwrap_or_default();
+    let mut tags: Vec<String> = tags.map(|t| t.split('\u{1f}').map(str::to_string).collect()).unwrap_or_default();
     tags.sort_by_key(|t| t.to_lowercase());
     Ok(Asset {
         id: row.get(0)?,
@@ -48,9 +46,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Asset> {
 /// A ready asset by id, with the workspace it belongs to.
 pub fn get(conn: &Connection, id: AssetId) -> Result<Option<(Asset, WorkspaceId)>> {
     Ok(conn
-        .query_row(&format!("{SELECT} WHERE a.id = ?1 AND a.state = 'ready'"), [id], |r| {
-            Ok((from_row(r)?, r.get(16)?))
-        })
+        .query_row(&format!("{SELECT} WHERE a.id = ?1 AND a.state = 'ready'"), [id], |r| Ok((from_row(r)?, r.get(16)?)))
         .optional()?)
 }
 
@@ -166,9 +162,7 @@ pub fn search(conn: &Connection, workspace: WorkspaceId, q: &Query) -> Result<Pa
     let limit = q.limit.clamp(1, 500);
     args.push((limit as i64 + 1).into());
     let mut stmt = conn.prepare(&sql)?;
-    let mut assets = stmt
-        .query_map(params_from_iter(args), from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut assets = stmt.query_map(params_from_iter(args), from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     let next_cursor = if assets.len() > limit {
         assets.truncate(limit);
         assets.last().map(encode_cursor)

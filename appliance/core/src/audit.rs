@@ -19,15 +19,7 @@ pub fn record(conn: &Connection, entry: &Entry<'_>) -> Result<()> {
     conn.execute(
         "INSERT INTO audit_log (at, user_id, workspace_id, action, target, detail, remote_addr)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            now_utc(),
-            entry.user,
-            entry.workspace,
-            entry.action,
-            entry.target,
-            entry.detail,
-            entry.remote_addr
-        ],
+        params![now_utc(), entry.user, entry.workspace, entry.action, entry.target, entry.detail, entry.remote_addr],
     )?;
     Ok(())
 }

@@ -32,7 +32,8 @@ pub fn check(cat: &Catalogue, library: &Library) -> Result<Report> {
     let spaces = cat.read(workspaces::list)?;
     for ws in spaces {
         let rows: Vec<(String, u64)> = cat.read(|c| {
-            let mut stmt = c.prepare("SELECT rel_path, size FROM assets WHERE workspace_id = ?1 AND state = 'ready'")?;
+            let mut stmt =
+                c.prepare("SELECT rel_path, size FROM assets WHERE workspace_id = ?1 AND state = 'ready'")?;
             let rows = stmt.query_map([ws.id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
             Ok(rows)
         })?;

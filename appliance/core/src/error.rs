@@ -38,10 +38,7 @@ pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
 impl CoreError {
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        CoreError::InvalidInput {
-            field,
-            reason: reason.into(),
-        }
+        CoreError::InvalidInput { field, reason: reason.into() }
     }
 
     /// True when the failure is the disk (or the database on it) being full.
@@ -49,9 +46,7 @@ impl CoreError {
         match self {
             CoreError::InsufficientStorage { .. } => true,
             CoreError::Io { source, .. } => is_enospc(source),
-            CoreError::Database(rusqlite::Error::SqliteFailure(e, _)) => {
-                e.code == rusqlite::ErrorCode::DiskFull
-            }
+            CoreError::Database(rusqlite::Error::SqliteFailure(e, _)) => e.code == rusqlite::ErrorCode::DiskFull,
             _ => false,
         }
     }
@@ -68,9 +63,6 @@ pub trait IoContext<T> {
 
 impl<T> IoContext<T> for io::Result<T> {
     fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| CoreError::Io {
-            context: context(),
-            source,
-        })
+        self.map_err(|source| CoreError::Io { context: context(), source })
     }
 }

@@ -73,9 +73,7 @@ pub fn replace(conn: &Connection, id: EventId, workspace: WorkspaceId, spec: &Ev
 }
 
 pub fn get(conn: &Connection, id: EventId) -> Result<Option<(Event, WorkspaceId)>> {
-    Ok(conn
-        .query_row(&format!("{SELECT} WHERE e.id = ?1"), [id], |r| Ok((from_row(r)?, r.get(5)?)))
-        .optional()?)
+    Ok(conn.query_row(&format!("{SELECT} WHERE e.id = ?1"), [id], |r| Ok((from_row(r)?, r.get(5)?))).optional()?)
 }
 
 pub fn list(conn: &Connection, workspace: WorkspaceId) -> Result<Vec<Event>> {

@@ -40,10 +40,9 @@ impl std::str::FromStr for Role {
             "contributor" => Ok(Role::Contributor),
             "editor" => Ok(Role::Editor),
             "admin" => Ok(Role::Admin),
-            other => Err(CoreError::invalid(
-                "role",
-                format!("{other:?} is not one of viewer, contributor, editor, admin"),
-            )),
+            other => {
+                Err(CoreError::invalid("role", format!("{other:?} is not one of viewer, contributor, editor, admin")))
+            }
         }
     }
 }

@@ -45,21 +45,16 @@ fn ensure(conn: &Connection, workspace: WorkspaceId, name: &str) -> Result<TagId
         "INSERT INTO tags (workspace_id, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![workspace, name],
     )?;
-    Ok(conn.query_row(
-        "SELECT id FROM tags WHERE workspace_id = ?1 AND name = ?2",
-        params![workspace, name],
-        |r| r.get(0),
-    )?)
+    Ok(conn.query_row("SELECT id FROM tags WHERE workspace_id = ?1 AND name = ?2", params![workspace, name], |r| {
+        r.get(0)
+    })?)
 }
 
 pub fn set_for_asset(conn: &Connection, workspace: WorkspaceId, asset: AssetId, names: &[String]) -> Result<()> {
     conn.execute("DELETE FROM asset_tags WHERE asset_id = ?1", [asset])?;
     for name in names {
         let tag = ensure(conn, workspace, name)?;
-        conn.execute(
-            "INSERT OR IGNORE INTO asset_tags (asset_id, tag_id) VALUES (?1, ?2)",
-            [asset, tag],
-        )?;
+        conn.execute("INSERT OR IGNORE INTO asset_tags (asset_id, tag_id) VALUES (?1, ?2)", [asset, tag])?;
     }
     Ok(())
 }
@@ -88,9 +83,7 @@ pub fn list(conn: &Connection, workspace: WorkspaceId) -> Result<Vec<Tag>> {
 
 /// The workspace a tag belongs to, for permission checks.
 pub fn workspace_of(conn: &Connection, tag: TagId) -> Result<Option<WorkspaceId>> {
-    Ok(conn
-        .query_row("SELECT workspace_id FROM tags WHERE id = ?1", [tag], |r| r.get(0))
-        .optional()?)
+    Ok(conn.query_row("SELECT workspace_id FROM tags WHERE id = ?1", [tag], |r| r.get(0)).optional()?)
 }
 
 pub fn create(conn: &Connection, workspace: WorkspaceId, name: &str) -> Result<Tag> {
@@ -113,9 +106,7 @@ pub fn delete(conn: &Connection, tag: TagId) -> Result<()> {
 }
 
 fn single(name: &str) -> Result<String> {
-    normalize([name.to_string()])?
-        .pop()
-        .ok_or_else(|| CoreError::invalid("name", "a tag needs a name"))
+    normalize([name.to_string()])?.pop().ok_or_else(|| CoreError::invalid("name", "a tag needs a name"))
 }
 
 #[cfg(test)]

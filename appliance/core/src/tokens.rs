@@ -97,11 +97,7 @@ pub fn issue(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![id, user, kind.as_str(), name, secret_hash(&secret).as_slice(), csrf_token, now_utc(), expires_at],
     )?;
-    Ok(Issued {
-        secret: format!("sbx_{id}_{secret}"),
-        id,
-        csrf_token,
-    })
+    Ok(Issued { secret: format!("sbx_{id}_{secret}"), id, csrf_token })
 }
 
 /// Checks a presented token. `None` for anything that is not a live token of an enabled user.
@@ -145,13 +141,7 @@ pub fn verify(conn: &Connection, presented: &str) -> Result<Option<Verified>> {
     if !matches || expired || revoked_at.is_some() || user.disabled {
         return Ok(None);
     }
-    Ok(Some(Verified {
-        token_id: id.to_string(),
-        kind,
-        user,
-        csrf_token,
-        last_used_at,
-    }))
+    Ok(Some(Verified { token_id: id.to_string(), kind, user, csrf_token, last_used_at }))
 }
 
 pub fn touch(conn: &Connection, id: &str) -> Result<()> {
@@ -166,12 +156,7 @@ pub fn list_devices(conn: &Connection, user: UserId) -> Result<Vec<DeviceToken>>
     )?;
     let tokens = stmt
         .query_map([user], |r| {
-            Ok(DeviceToken {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                created_at: r.get(2)?,
-                last_used_at: r.get(3)?,
-            })
+            Ok(DeviceToken { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)?, last_used_at: r.get(3)? })
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(tokens)

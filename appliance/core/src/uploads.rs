@@ -59,10 +59,7 @@ pub fn set_offset(conn: &Connection, id: &str, offset: u64) -> Result<()> {
 }
 
 pub fn set_outcome(conn: &Connection, id: &str, outcome: &str, asset: AssetId) -> Result<()> {
-    conn.execute(
-        "UPDATE uploads SET outcome = ?2, asset_id = ?3 WHERE id = ?1",
-        params![id, outcome, asset],
-    )?;
+    conn.execute("UPDATE uploads SET outcome = ?2, asset_id = ?3 WHERE id = ?1", params![id, outcome, asset])?;
     Ok(())
 }
 

@@ -12,12 +12,7 @@ pub const DEFAULT_SLUG: &str = "default";
 const COLUMNS: &str = "id, slug, name, folder_template";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
-    Ok(Workspace {
-        id: row.get(0)?,
-        slug: row.get(1)?,
-        name: row.get(2)?,
-        folder_template: row.get(3)?,
-    })
+    Ok(Workspace { id: row.get(0)?, slug: row.get(1)?, name: row.get(2)?, folder_template: row.get(3)? })
 }
 
 /// Slugs name folders on disk and in URLs, so they are kept to a safe alphabet.
@@ -57,15 +52,11 @@ pub fn ensure_default(conn: &Connection, template: &str) -> Result<Workspace> {
 }
 
 pub fn by_slug(conn: &Connection, slug: &str) -> Result<Option<Workspace>> {
-    Ok(conn
-        .query_row(&format!("SELECT {COLUMNS} FROM workspaces WHERE slug = ?1"), [slug], from_row)
-        .optional()?)
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM workspaces WHERE slug = ?1"), [slug], from_row).optional()?)
 }
 
 pub fn by_id(conn: &Connection, id: WorkspaceId) -> Result<Option<Workspace>> {
-    Ok(conn
-        .query_row(&format!("SELECT {COLUMNS} FROM workspaces WHERE id = ?1"), [id], from_row)
-        .optional()?)
+    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM workspaces WHERE id = ?1"), [id], from_row).optional()?)
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<Workspace>> {
@@ -90,9 +81,5 @@ pub fn update(conn: &Connection, id: WorkspaceId, name: Option<&str>, template: 
 }
 
 pub fn asset_count(conn: &Connection, id: WorkspaceId) -> Result<u64> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM assets WHERE workspace_id = ?1 AND state = 'ready'",
-        [id],
-        |r| r.get(0),
-    )?)
+    Ok(conn.query_row("SELECT count(*) FROM assets WHERE workspace_id = ?1 AND state = 'ready'", [id], |r| r.get(0))?)
 }

@@ -58,9 +58,7 @@ impl From<CoreError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "checksum_mismatch", e.to_string())
             }
             CoreError::AssetDeleted => ApiError::new(StatusCode::CONFLICT, "asset_deleted", e.to_string()),
-            CoreError::BadCredentials => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string())
-            }
+            CoreError::BadCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string()),
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::internal()

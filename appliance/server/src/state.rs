@@ -52,7 +52,12 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(catalogue: Arc<Catalogue>, library: Arc<Library>, settings: Settings, setup_code: Option<String>) -> Self {
+    pub fn new(
+        catalogue: Arc<Catalogue>,
+        library: Arc<Library>,
+        settings: Settings,
+        setup_code: Option<String>,
+    ) -> Self {
         AppState(Arc::new(Inner {
             catalogue,
             library,

@@ -178,7 +178,11 @@ fn describe(e: figment::Error) -> String {
     e.into_iter()
         .map(|e| {
             let path = e.path.join(".");
-            if path.is_empty() { e.to_string() } else { format!("{path}: {e}") }
+            if path.is_empty() {
+                e.to_string()
+            } else {
+                format!("{path}: {e}")
+            }
         })
         .collect::<Vec<_>>()
         .join("; ")

@@ -34,12 +34,15 @@ pub fn add_user(config: &Config, name: &str, password: &str, admin: bool) -> any
             let ws = workspaces::ensure_default(tx, &config.library.folder_template)?;
             accounts::set_role(tx, user.id, ws.id, Role::Contributor)?;
         }
-        shoebox_core::audit::record(tx, &shoebox_core::audit::Entry {
-            action: "user.create",
-            target: Some(format!("user:{}", user.id)),
-            detail: Some("shoeboxd user add".into()),
-            ..Default::default()
-        })?;
+        shoebox_core::audit::record(
+            tx,
+            &shoebox_core::audit::Entry {
+                action: "user.create",
+                target: Some(format!("user:{}", user.id)),
+                detail: Some("shoeboxd user add".into()),
+                ..Default::default()
+            },
+        )?;
         Ok(user)
     })?;
     Ok(user)

@@ -47,11 +47,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, version = env!("CARGO_PKG_VERSION"), "shoebox listening");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
+        async move {
             let mut rx = stop_rx;
             let _ = rx.wait_for(|stop| *stop).await;
-        });
+        },
+    );
     let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
     tokio::select! {
         result = &mut server => result?,

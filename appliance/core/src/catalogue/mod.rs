@@ -31,11 +31,7 @@ impl Catalogue {
     pub fn open(path: &Path) -> Result<Self> {
         let mut writer = open_connection(path, true)?;
         migrations::apply(&mut writer)?;
-        Ok(Catalogue {
-            path: path.to_path_buf(),
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
-        })
+        Ok(Catalogue { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
     pub fn path(&self) -> &Path {

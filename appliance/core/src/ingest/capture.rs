@@ -41,10 +41,7 @@ pub fn from_file(path: &Path, media: MediaType) -> Option<CaptureTime> {
     let (value, source_kind) = if source.has_exif() {
         let iter: ExifIter = parser.parse(source).ok()?;
         let exif: Exif = iter.into();
-        let value = exif
-            .get(ExifTag::DateTimeOriginal)
-            .or_else(|| exif.get(ExifTag::CreateDate))
-            .cloned()?;
+        let value = exif.get(ExifTag::DateTimeOriginal).or_else(|| exif.get(ExifTag::CreateDate)).cloned()?;
         (value, TakenSource::Exif)
     } else if source.has_track() && media.kind == MediaKind::Video {
         let info: TrackInfo = parser.parse(source).ok()?;
@@ -57,11 +54,7 @@ pub fn from_file(path: &Path, media: MediaType) -> Option<CaptureTime> {
 
 fn from_entry(value: &EntryValue, source: TakenSource) -> Option<CaptureTime> {
     let (local, offset) = value.as_time_components()?;
-    plausible(&local).then(|| CaptureTime {
-        local,
-        offset_minutes: offset.map(|o| o.local_minus_utc() / 60),
-        source,
-    })
+    plausible(&local).then(|| CaptureTime { local, offset_minutes: offset.map(|o| o.local_minus_utc() / 60), source })
 }
 
 /// Parses a client-supplied time: RFC 3339 (its offset is kept) or a zone-less local time.
@@ -76,23 +69,13 @@ pub fn from_client(text: &str) -> Result<CaptureTime> {
     }
     let local = NaiveDateTime::parse_from_str(text, LOCAL_FORMAT)
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
-        .map_err(|_| {
-            CoreError::invalid("taken_at", "expected RFC 3339 or YYYY-MM-DDTHH:MM:SS")
-        })?;
-    Ok(CaptureTime {
-        local,
-        offset_minutes: None,
-        source: TakenSource::Client,
-    })
+        .map_err(|_| CoreError::invalid("taken_at", "expected RFC 3339 or YYYY-MM-DDTHH:MM:SS"))?;
+    Ok(CaptureTime { local, offset_minutes: None, source: TakenSource::Client })
 }
 
 /// The last resort: the moment of upload, in UTC (stated as such with offset 0).
 pub fn upload_time() -> CaptureTime {
-    CaptureTime {
-        local: chrono::Utc::now().naive_utc(),
-        offset_minutes: Some(0),
-        source: TakenSource::Upload,
-    }
+    CaptureTime { local: chrono::Utc::now().naive_utc(), offset_minutes: Some(0), source: TakenSource::Upload }
 }
 
 /// A local time as stored in the catalogue (events' spans, filters).

@@ -51,10 +51,7 @@ impl Library {
         for dir in [root.to_path_buf(), root.join(TMP_DIR).join("ingest"), root.join(TMP_DIR).join("uploads")] {
             fs::create_dir_all(&dir).ctx(|| format!("creating {}", dir.display()))?;
         }
-        Ok(Library {
-            root: root.to_path_buf(),
-            reserve_bytes,
-        })
+        Ok(Library { root: root.to_path_buf(), reserve_bytes })
     }
 
     pub fn root(&self) -> &Path {
@@ -349,10 +346,12 @@ fn insert_placing(tx: &Connection, row: &NewRow<'_>) -> Result<i64> {
 
 /// The rendered path, or the first `name (n).ext` that neither the catalogue nor the disk has.
 fn free_path(tx: &Connection, ws: &Workspace, ws_root: &Path, components: Vec<String>) -> Result<String> {
-    let (file, dirs) = components.split_last().ok_or_else(|| CoreError::invalid("folder_template", "renders to nothing"))?;
+    let (file, dirs) =
+        components.split_last().ok_or_else(|| CoreError::invalid("folder_template", "renders to nothing"))?;
     let dir = dirs.join("/");
     let join = |name: &str| if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") };
-    let mut taken = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM assets WHERE workspace_id = ?1 AND rel_path = ?2)")?;
+    let mut taken =
+        tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM assets WHERE workspace_id = ?1 AND rel_path = ?2)")?;
     for n in 0..10_000u32 {
         let name = if n == 0 { file.clone() } else { template::with_counter(file, n) };
         let rel = join(&name);

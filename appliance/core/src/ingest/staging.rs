@@ -41,12 +41,7 @@ impl Staged {
         }
         let media = sniff(&head, original_ext).ok_or(CoreError::UnsupportedMedia)?;
         file.sync_all().ctx(|| format!("syncing {}", path.display()))?;
-        Ok(Staged {
-            path: path.to_path_buf(),
-            sha256: hasher.finalize().into(),
-            size,
-            media,
-        })
+        Ok(Staged { path: path.to_path_buf(), sha256: hasher.finalize().into(), size, media })
     }
 }
 

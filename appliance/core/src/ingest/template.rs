@@ -12,8 +12,20 @@ pub const MAX_COMPONENT_BYTES: usize = 200;
 const MAX_TEMPLATE_LEN: usize = 512;
 
 const VARIABLES: &[&str] = &[
-    "year", "month", "day", "hour", "minute", "second", "event", "title", "user", "device", "filename",
-    "name", "ext", "workspace",
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "event",
+    "title",
+    "user",
+    "device",
+    "filename",
+    "name",
+    "ext",
+    "workspace",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,9 +70,7 @@ impl FolderTemplate {
             segments.push(parse_segment(raw).map_err(bad)?);
         }
         let last = segments.last().map(Vec::as_slice).unwrap_or_default();
-        let names_file = last
-            .iter()
-            .any(|p| matches!(p, Piece::Var("filename") | Piece::Var("name")));
+        let names_file = last.iter().any(|p| matches!(p, Piece::Var("filename") | Piece::Var("name")));
         if !names_file {
             return Err(bad("the last segment must contain {filename} or {name}".into()));
         }
@@ -167,11 +177,8 @@ pub fn sanitize_component(raw: &str) -> String {
         })
         .collect();
     let trimmed = cleaned.trim().trim_end_matches('.').trim_end();
-    let mut name = if trimmed.is_empty() || trimmed.chars().all(|c| c == '.') {
-        "_".to_string()
-    } else {
-        trimmed.to_string()
-    };
+    let mut name =
+        if trimmed.is_empty() || trimmed.chars().all(|c| c == '.') { "_".to_string() } else { trimmed.to_string() };
     if name.len() > MAX_COMPONENT_BYTES {
         name = truncate_keeping_ext(&name, MAX_COMPONENT_BYTES);
     }
@@ -227,11 +234,7 @@ mod tests {
     #[test]
     fn default_template() -> Result<()> {
         let t = FolderTemplate::parse(DEFAULT_TEMPLATE)?;
-        let v = TemplateValues {
-            local_time: at("2023-07-04T18:30:00"),
-            filename: "IMG_1.JPG",
-            ..Default::default()
-        };
+        let v = TemplateValues { local_time: at("2023-07-04T18:30:00"), filename: "IMG_1.JPG", ..Default::default() };
         assert_eq!(t.render(&v), ["2023", "2023-07-04", "IMG_1.JPG"]);
         Ok(())
     }
@@ -239,12 +242,7 @@ mod tests {
     #[test]
     fn values_cannot_make_directories_or_escape() -> Result<()> {
         let t = FolderTemplate::parse("{event}/{title}/{name}")?;
-        let v = TemplateValues {
-            event: "../../etc",
-            title: "",
-            filename: "a.jpg",
-            ..Default::default()
-        };
+        let v = TemplateValues { event: "../../etc", title: "", filename: "a.jpg", ..Default::default() };
         assert_eq!(t.render(&v), [".._.._etc", "a.jpg"]);
         Ok(())
     }

@@ -40,11 +40,8 @@ impl LoginLimiter {
             entries.retain(|_, e| now.duration_since(e.last_failure) < MAX_WAIT);
         }
         for key in keys {
-            let entry = entries.entry(key.clone()).or_insert(Entry {
-                failures: 0,
-                blocked_until: None,
-                last_failure: now,
-            });
+            let entry =
+                entries.entry(key.clone()).or_insert(Entry { failures: 0, blocked_until: None, last_failure: now });
             entry.failures += 1;
             entry.last_failure = now;
             if entry.failures >= FREE_FAILURES {

@@ -95,12 +95,7 @@ impl FromRequestParts<AppState> for Caller {
             let id = verified.token_id.clone();
             state.db(move |cat| cat.write(|tx| tokens::touch(tx, &id))).await?;
         }
-        Ok(Caller {
-            user: verified.user,
-            token_id: verified.token_id,
-            kind: verified.kind,
-            remote: remote_addr(parts),
-        })
+        Ok(Caller { user: verified.user, token_id: verified.token_id, kind: verified.kind, remote: remote_addr(parts) })
     }
 }
 
@@ -182,10 +177,6 @@ fn check_role(role: Role, min: Role) -> ApiResult<()> {
     if role >= min {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
-            "your role here is {}; this needs {} or above",
-            role.as_str(),
-            min.as_str()
-        )))
+        Err(ApiError::forbidden(format!("your role here is {}; this needs {} or above", role.as_str(), min.as_str())))
     }
 }

@@ -128,7 +128,11 @@ pub async fn asset_for(state: &AppState, caller: &Caller, id: i64, min: Role) ->
 
 #[utoipa::path(get, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = i64, Path)),
     responses((status = 200, body = Asset), (status = 404)))]
-pub async fn get_asset(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<axum::Json<Asset>> {
+pub async fn get_asset(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Asset>> {
     Ok(axum::Json(asset_for(&state, &caller, id, Role::Viewer).await?.0))
 }
 
@@ -161,14 +165,17 @@ pub async fn update_asset(
         .db(move |cat| {
             cat.write(|tx| {
                 assets::update_metadata(tx, id, ws, req.title, req.tags)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    workspace: Some(ws),
-                    action: "asset.update",
-                    target: Some(format!("asset:{id}")),
-                    remote_addr: remote,
-                    ..Default::default()
-                })?;
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        workspace: Some(ws),
+                        action: "asset.update",
+                        target: Some(format!("asset:{id}")),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )?;
                 assets::get(tx, id)?.map(|(a, _)| a).ok_or(CoreError::NotFound("asset"))
             })
         })
@@ -186,14 +193,17 @@ pub async fn delete_asset(State(state): State<AppState>, caller: Caller, Path(id
         .blocking(move |cat, lib| {
             let rel = cat.write(|tx| {
                 let rel = assets::delete_with_tombstone(tx, &asset, ws, by)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    workspace: Some(ws),
-                    action: "asset.delete",
-                    target: Some(format!("asset:{id}")),
-                    detail: Some(rel.clone()),
-                    remote_addr: remote,
-                })?;
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        workspace: Some(ws),
+                        action: "asset.delete",
+                        target: Some(format!("asset:{id}")),
+                        detail: Some(rel.clone()),
+                        remote_addr: remote,
+                    },
+                )?;
                 Ok(rel)
             })?;
             lib.remove_file(&asset.workspace, &rel)

@@ -36,7 +36,11 @@ pub struct EventPatch {
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(WorkspaceParam),
     responses((status = 200, body = Vec<Event>)))]
-pub async fn list_events(State(state): State<AppState>, caller: Caller, Query(ws): Query<WorkspaceParam>) -> ApiResult<axum::Json<Vec<Event>>> {
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(ws): Query<WorkspaceParam>,
+) -> ApiResult<axum::Json<Vec<Event>>> {
     let ws = caller.workspace(&state, ws.slug(), Role::Viewer).await?;
     Ok(axum::Json(state.db(move |cat| cat.read(|c| events::list(c, ws.id))).await?))
 }
@@ -56,14 +60,17 @@ pub async fn create_event(
         .db(move |cat| {
             cat.write(|tx| {
                 let event = events::create(tx, ws.id, &spec)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    workspace: Some(ws.id),
-                    action: "event.create",
-                    target: Some(format!("event:{}", event.id)),
-                    remote_addr: remote,
-                    ..Default::default()
-                })?;
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        workspace: Some(ws.id),
+                        action: "event.create",
+                        target: Some(format!("event:{}", event.id)),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )?;
                 Ok(event)
             })
         })
@@ -72,10 +79,8 @@ pub async fn create_event(
 }
 
 async fn event_for(state: &AppState, caller: &Caller, id: i64) -> ApiResult<(Event, i64)> {
-    let (event, ws) = state
-        .db(move |cat| cat.read(|c| events::get(c, id)))
-        .await?
-        .ok_or(CoreError::NotFound("event"))?;
+    let (event, ws) =
+        state.db(move |cat| cat.read(|c| events::get(c, id))).await?.ok_or(CoreError::NotFound("event"))?;
     caller.role_in(state, ws, Role::Admin, "event").await?;
     Ok((event, ws))
 }
@@ -100,14 +105,17 @@ pub async fn update_event(
         .db(move |cat| {
             cat.write(|tx| {
                 let event = events::replace(tx, id, ws, &spec)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    workspace: Some(ws),
-                    action: "event.update",
-                    target: Some(format!("event:{id}")),
-                    remote_addr: remote,
-                    ..Default::default()
-                })?;
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        workspace: Some(ws),
+                        action: "event.update",
+                        target: Some(format!("event:{id}")),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )?;
                 Ok(event)
             })
         })
@@ -124,14 +132,17 @@ pub async fn delete_event(State(state): State<AppState>, caller: Caller, Path(id
         .db(move |cat| {
             cat.write(|tx| {
                 events::delete(tx, id)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    workspace: Some(ws),
-                    action: "event.delete",
-                    target: Some(format!("event:{id}")),
-                    remote_addr: remote,
-                    ..Default::default()
-                })
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        workspace: Some(ws),
+                        action: "event.delete",
+                        target: Some(format!("event:{id}")),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )
             })
         })
         .await?;

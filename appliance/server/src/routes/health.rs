@@ -17,9 +17,5 @@ pub struct Health {
 #[utoipa::path(get, path = "/api/v1/health", tag = "system", responses((status = 200, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> ApiResult<axum::Json<Health>> {
     let admin = state.db(|cat| cat.read(accounts::admin_exists)).await?;
-    Ok(axum::Json(Health {
-        status: "ok",
-        version: env!("CARGO_PKG_VERSION"),
-        setup_required: !admin,
-    }))
+    Ok(axum::Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), setup_required: !admin }))
 }

@@ -73,17 +73,11 @@ async fn start_session(state: &AppState, user: User, status: StatusCode) -> ApiR
     let issued = state
         .db(move |cat| cat.write(|tx| tokens::issue(tx, user_id, TokenKind::Session, "session", Some(expires))))
         .await?;
-    let body = LoginResponse {
-        token: issued.secret.clone(),
-        csrf_token: issued.csrf_token.clone().unwrap_or_default(),
-        user,
-    };
+    let body =
+        LoginResponse { token: issued.secret.clone(), csrf_token: issued.csrf_token.clone().unwrap_or_default(), user };
     let mut response = (status, axum::Json(body)).into_response();
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        issued.secret,
-        ttl.as_secs()
-    );
+    let cookie =
+        format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", issued.secret, ttl.as_secs());
     let value = HeaderValue::from_str(&cookie).map_err(|_| ApiError::internal())?;
     response.headers_mut().insert(header::SET_COOKIE, value);
     Ok(response)
@@ -126,13 +120,16 @@ pub async fn setup(
                     return Ok(None);
                 }
                 let user = accounts::create_user(tx, &username, &hash, true)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(user.id),
-                    action: "setup.admin_created",
-                    target: Some(format!("user:{}", user.id)),
-                    remote_addr: remote,
-                    ..Default::default()
-                })?;
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(user.id),
+                        action: "setup.admin_created",
+                        target: Some(format!("user:{}", user.id)),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )?;
                 Ok(Some(user))
             })
         })
@@ -185,12 +182,15 @@ pub async fn login(
         state
             .db(move |cat| {
                 cat.write(|tx| {
-                    audit::record(tx, &audit::Entry {
-                        action: "auth.login_failed",
-                        target: Some(format!("username:{name}")),
-                        remote_addr: remote,
-                        ..Default::default()
-                    })
+                    audit::record(
+                        tx,
+                        &audit::Entry {
+                            action: "auth.login_failed",
+                            target: Some(format!("username:{name}")),
+                            remote_addr: remote,
+                            ..Default::default()
+                        },
+                    )
                 })
             })
             .await?;
@@ -248,12 +248,15 @@ pub async fn create_access_link(
                 accounts::get_user(tx, user_id)?.ok_or(shoebox_core::CoreError::NotFound("user"))?;
                 tokens::revoke_kind(tx, user_id, TokenKind::AccessLink)?;
                 let issued = tokens::issue(tx, user_id, TokenKind::AccessLink, "access link", None)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    action: "access_link.create",
-                    target: Some(format!("user:{user_id}")),
-                    ..Default::default()
-                })?;
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        action: "access_link.create",
+                        target: Some(format!("user:{user_id}")),
+                        ..Default::default()
+                    },
+                )?;
                 Ok(issued)
             })
         })

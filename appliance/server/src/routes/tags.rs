@@ -20,7 +20,11 @@ pub struct TagName {
 }
 
 #[utoipa::path(get, path = "/api/v1/tags", tag = "tags", params(WorkspaceParam), responses((status = 200, body = Vec<Tag>)))]
-pub async fn list_tags(State(state): State<AppState>, caller: Caller, Query(ws): Query<WorkspaceParam>) -> ApiResult<axum::Json<Vec<Tag>>> {
+pub async fn list_tags(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(ws): Query<WorkspaceParam>,
+) -> ApiResult<axum::Json<Vec<Tag>>> {
     let ws = caller.workspace(&state, ws.slug(), Role::Viewer).await?;
     Ok(axum::Json(state.db(move |cat| cat.read(|c| tags::list(c, ws.id))).await?))
 }
@@ -47,22 +51,29 @@ pub async fn create_tag(
     Ok((StatusCode::CREATED, axum::Json(tag)))
 }
 
-fn record(tx: &shoebox_core::rusqlite::Connection, by: i64, ws: i64, action: &str, tag: i64, remote: Option<String>) -> Result<(), CoreError> {
-    audit::record(tx, &audit::Entry {
-        user: Some(by),
-        workspace: Some(ws),
-        action,
-        target: Some(format!("tag:{tag}")),
-        remote_addr: remote,
-        ..Default::default()
-    })
+fn record(
+    tx: &shoebox_core::rusqlite::Connection,
+    by: i64,
+    ws: i64,
+    action: &str,
+    tag: i64,
+    remote: Option<String>,
+) -> Result<(), CoreError> {
+    audit::record(
+        tx,
+        &audit::Entry {
+            user: Some(by),
+            workspace: Some(ws),
+            action,
+            target: Some(format!("tag:{tag}")),
+            remote_addr: remote,
+            ..Default::default()
+        },
+    )
 }
 
 async fn tag_workspace(state: &AppState, caller: &Caller, id: i64) -> ApiResult<i64> {
-    let ws = state
-        .db(move |cat| cat.read(|c| tags::workspace_of(c, id)))
-        .await?
-        .ok_or(CoreError::NotFound("tag"))?;
+    let ws = state.db(move |cat| cat.read(|c| tags::workspace_of(c, id))).await?.ok_or(CoreError::NotFound("tag"))?;
     caller.role_in(state, ws, Role::Editor, "tag").await?;
     Ok(ws)
 }

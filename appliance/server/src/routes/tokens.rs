@@ -49,14 +49,17 @@ pub async fn create_token(
         .db(move |cat| {
             cat.write(|tx| {
                 let issued = tokens::issue(tx, user, TokenKind::Device, &name, None)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(user),
-                    action: "token.create",
-                    target: Some(format!("token:{}", issued.id)),
-                    detail: Some(name.clone()),
-                    remote_addr: remote,
-                    ..Default::default()
-                })?;
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(user),
+                        action: "token.create",
+                        target: Some(format!("token:{}", issued.id)),
+                        detail: Some(name.clone()),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )?;
                 Ok((issued, name))
             })
         })
@@ -66,19 +69,26 @@ pub async fn create_token(
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
     responses((status = 204), (status = 404)))]
-pub async fn revoke_token(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let (user, remote) = (caller.user.id, caller.remote.clone());
     state
         .db(move |cat| {
             cat.write(|tx| {
                 tokens::revoke(tx, user, &id, TokenKind::Device)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(user),
-                    action: "token.revoke",
-                    target: Some(format!("token:{id}")),
-                    remote_addr: remote,
-                    ..Default::default()
-                })
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(user),
+                        action: "token.revoke",
+                        target: Some(format!("token:{id}")),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )
             })
         })
         .await?;

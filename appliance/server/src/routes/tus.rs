@@ -56,11 +56,7 @@ pub async fn tus_headers(request: Request, next: Next) -> Response {
 fn require_tus(headers: &HeaderMap) -> ApiResult<()> {
     match headers.get("tus-resumable").and_then(|v| v.to_str().ok()) {
         Some(TUS_VERSION) => Ok(()),
-        _ => Err(ApiError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "bad_request",
-            "send Tus-Resumable: 1.0.0",
-        )),
+        _ => Err(ApiError::new(StatusCode::PRECONDITION_FAILED, "bad_request", "send Tus-Resumable: 1.0.0")),
     }
 }
 
@@ -152,14 +148,17 @@ pub async fn create_upload(State(state): State<AppState>, caller: Caller, header
             lib.ensure_space(upload.length)?;
             cat.write(|tx| {
                 uploads::create(tx, &upload)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(upload.user_id),
-                    workspace: Some(upload.workspace_id),
-                    action: "upload.create",
-                    target: Some(format!("upload:{}", upload.id)),
-                    detail: Some(format!("{} bytes", upload.length)),
-                    remote_addr: remote,
-                })
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(upload.user_id),
+                        workspace: Some(upload.workspace_id),
+                        action: "upload.create",
+                        target: Some(format!("upload:{}", upload.id)),
+                        detail: Some(format!("{} bytes", upload.length)),
+                        remote_addr: remote,
+                    },
+                )
             })?;
             File::create(lib.upload_path(&upload.id))
                 .map(drop)
@@ -193,7 +192,12 @@ fn offset_headers(response: &mut Response, upload: &Upload, offset: u64) {
 
 #[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "uploads", params(("id" = String, Path)),
     responses((status = 200, description = "Upload-Offset and Upload-Length"), (status = 404)))]
-pub async fn head_upload(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn head_upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     require_tus(&headers)?;
     let upload = upload_for(&state, &caller, &id).await?;
     let mut response = StatusCode::OK.into_response();
@@ -212,7 +216,11 @@ pub struct UploadStatus {
 
 #[utoipa::path(get, path = "/api/v1/uploads/{id}", tag = "uploads", params(("id" = String, Path)),
     responses((status = 200, body = UploadStatus), (status = 404)))]
-pub async fn get_upload(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<UploadStatus>> {
+pub async fn get_upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<UploadStatus>> {
     let u = upload_for(&state, &caller, &id).await?;
     Ok(axum::Json(UploadStatus {
         offset: u.offset,
@@ -257,7 +265,8 @@ fn io_err(context: &str) -> impl FnOnce(std::io::Error) -> CoreError + '_ {
 
 impl Sink {
     fn open(path: &std::path::Path, offset: u64, checksum: bool) -> Result<Sink, CoreError> {
-        let mut file = OpenOptions::new().write(true).create(true).truncate(false).open(path).map_err(io_err("opening upload"))?;
+        let mut file =
+            OpenOptions::new().write(true).create(true).truncate(false).open(path).map_err(io_err("opening upload"))?;
         file.set_len(offset).map_err(io_err("trimming upload"))?;
         file.seek(SeekFrom::Start(offset)).map_err(io_err("seeking upload"))?;
         Ok(Sink { file, offset, durable: offset, hasher: checksum.then(Sha256::new) })
@@ -338,7 +347,9 @@ pub async fn patch_upload(
             format!("Upload-Offset is {claimed} but the upload is at {}", upload.offset),
         ));
     }
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(len) =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+    {
         if upload.offset + len > upload.length {
             return Err(ApiError::bad_request("the body goes past Upload-Length"));
         }
@@ -369,7 +380,9 @@ pub async fn patch_upload(
             }
             None => true,
         };
-        if batch.len() >= WRITE_BATCH || (done && !batch.is_empty() && failure.as_ref().is_none_or(|_| checksum.is_none())) {
+        if batch.len() >= WRITE_BATCH
+            || (done && !batch.is_empty() && failure.as_ref().is_none_or(|_| checksum.is_none()))
+        {
             let data = std::mem::replace(&mut batch, Vec::with_capacity(WRITE_BATCH));
             let (cat, lib, upload_id) = (state.catalogue.clone(), state.library.clone(), id.clone());
             let verifying = checksum.is_some();
@@ -491,7 +504,12 @@ fn commit_upload(
 
 #[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "uploads", params(("id" = String, Path)),
     responses((status = 204), (status = 404), (status = 423)))]
-pub async fn delete_upload(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<StatusCode> {
+pub async fn delete_upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     require_tus(&headers)?;
     let _busy = BusyGuard::take(&state, &id)?;
     upload_for(&state, &caller, &id).await?;
@@ -507,7 +525,8 @@ pub async fn delete_upload(State(state): State<AppState>, caller: Caller, Path(i
 
 /// Removes expired uploads, and upload files no row knows, now and then forever.
 pub fn spawn_sweeper(state: AppState) -> tokio::task::JoinHandle<()> {
-    let every = (state.settings.resumable_expiry / 4).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(600));
+    let every = (state.settings.resumable_expiry / 4)
+        .clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(600));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -543,4 +562,3 @@ pub fn sweep(cat: &Arc<Catalogue>, lib: &Arc<Library>) -> Result<usize, CoreErro
     }
     Ok(expired.len() + orphans)
 }
-

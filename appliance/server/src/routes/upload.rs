@@ -86,10 +86,8 @@ pub async fn upload_asset(
 ) -> ApiResult<Response> {
     let ws = caller.workspace(&state, ws.slug(), Role::Contributor).await?;
     let mut multipart = multipart.map_err(|r| ApiError::bad_request(r.body_text()))?;
-    if let Some(length) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
+    if let Some(length) =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
     {
         let lib = state.library.clone();
         tokio::task::spawn_blocking(move || lib.ensure_space(length)).await??;

@@ -57,9 +57,9 @@ pub async fn create_user(
     accounts::validate_username(req.username.trim())?;
     let password = req.password;
     let hash = tokio::task::spawn_blocking(move || accounts::hash_password(&password)).await??;
-    let memberships = req.workspaces.unwrap_or_else(|| {
-        vec![WorkspaceRole { slug: workspaces::DEFAULT_SLUG.into(), role: Role::Contributor }]
-    });
+    let memberships = req
+        .workspaces
+        .unwrap_or_else(|| vec![WorkspaceRole { slug: workspaces::DEFAULT_SLUG.into(), role: Role::Contributor }]);
     let (by, remote, username, is_admin) = (caller.user.id, caller.remote.clone(), req.username, req.is_admin);
     let user = state
         .db(move |cat| {
@@ -69,13 +69,16 @@ pub async fn create_user(
                     let ws = workspaces::by_slug(tx, &m.slug)?.ok_or(CoreError::NotFound("workspace"))?;
                     accounts::set_role(tx, user.id, ws.id, m.role)?;
                 }
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    action: "user.create",
-                    target: Some(format!("user:{}", user.id)),
-                    remote_addr: remote,
-                    ..Default::default()
-                })?;
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        action: "user.create",
+                        target: Some(format!("user:{}", user.id)),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )?;
                 Ok(user)
             })
         })
@@ -111,13 +114,16 @@ pub async fn update_user(
                     }
                 }
                 let user = accounts::update_user(tx, id, &changes)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    action: "user.update",
-                    target: Some(format!("user:{id}")),
-                    remote_addr: remote,
-                    ..Default::default()
-                })?;
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        action: "user.update",
+                        target: Some(format!("user:{id}")),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )?;
                 Ok(user)
             })
         })

@@ -48,17 +48,14 @@ async fn view(state: &AppState, caller: &Caller, slug: &str) -> ApiResult<Worksp
     let (ws, role) = caller.membership(state, slug, Role::Viewer).await?;
     let id = ws.id;
     let asset_count = state.db(move |cat| cat.read(|c| workspaces::asset_count(c, id))).await?;
-    Ok(WorkspaceView {
-        slug: ws.slug,
-        name: ws.name,
-        folder_template: ws.folder_template,
-        role,
-        asset_count,
-    })
+    Ok(WorkspaceView { slug: ws.slug, name: ws.name, folder_template: ws.folder_template, role, asset_count })
 }
 
 #[utoipa::path(get, path = "/api/v1/workspaces", tag = "workspaces", responses((status = 200, body = Vec<WorkspaceView>)))]
-pub async fn list_workspaces(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<WorkspaceView>>> {
+pub async fn list_workspaces(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<Vec<WorkspaceView>>> {
     let user = caller.user.clone();
     let spaces = state.db(move |cat| cat.read(|c| accounts::workspaces_of(c, &user))).await?;
     let mut out = Vec::with_capacity(spaces.len());
@@ -83,14 +80,17 @@ pub async fn create_workspace(
             cat.write(|tx| {
                 let template = req.folder_template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
                 let ws = workspaces::create(tx, &req.slug, &req.name, template)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    workspace: Some(ws.id),
-                    action: "workspace.create",
-                    target: Some(format!("workspace:{}", ws.slug)),
-                    remote_addr: remote,
-                    ..Default::default()
-                })
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        workspace: Some(ws.id),
+                        action: "workspace.create",
+                        target: Some(format!("workspace:{}", ws.slug)),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )
             })
         })
         .await?;
@@ -99,7 +99,11 @@ pub async fn create_workspace(
 
 #[utoipa::path(get, path = "/api/v1/workspaces/{ws}", tag = "workspaces", params(("ws" = String, Path)),
     responses((status = 200, body = WorkspaceView), (status = 404)))]
-pub async fn get_workspace(State(state): State<AppState>, caller: Caller, Path(slug): Path<String>) -> ApiResult<axum::Json<WorkspaceView>> {
+pub async fn get_workspace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<axum::Json<WorkspaceView>> {
     Ok(axum::Json(view(&state, &caller, &slug).await?))
 }
 
@@ -117,14 +121,17 @@ pub async fn update_workspace(
         .db(move |cat| {
             cat.write(|tx| {
                 workspaces::update(tx, ws.id, req.name.as_deref(), req.folder_template.as_deref())?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    workspace: Some(ws.id),
-                    action: "workspace.update",
-                    detail: req.folder_template.clone(),
-                    remote_addr: remote,
-                    ..Default::default()
-                })
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        workspace: Some(ws.id),
+                        action: "workspace.update",
+                        detail: req.folder_template.clone(),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )
             })
         })
         .await?;
@@ -133,7 +140,11 @@ pub async fn update_workspace(
 
 #[utoipa::path(get, path = "/api/v1/workspaces/{ws}/members", tag = "workspaces", params(("ws" = String, Path)),
     responses((status = 200, body = Vec<Member>)))]
-pub async fn list_members(State(state): State<AppState>, caller: Caller, Path(slug): Path<String>) -> ApiResult<axum::Json<Vec<Member>>> {
+pub async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+) -> ApiResult<axum::Json<Vec<Member>>> {
     let ws = caller.workspace(&state, &slug, Role::Admin).await?;
     Ok(axum::Json(state.db(move |cat| cat.read(|c| accounts::members(c, ws.id))).await?))
 }
@@ -152,14 +163,17 @@ pub async fn set_member(
         .db(move |cat| {
             cat.write(|tx| {
                 accounts::set_role(tx, user_id, ws.id, req.role)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    workspace: Some(ws.id),
-                    action: "member.set",
-                    target: Some(format!("user:{user_id}")),
-                    detail: Some(req.role.as_str().into()),
-                    remote_addr: remote,
-                })
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        workspace: Some(ws.id),
+                        action: "member.set",
+                        target: Some(format!("user:{user_id}")),
+                        detail: Some(req.role.as_str().into()),
+                        remote_addr: remote,
+                    },
+                )
             })
         })
         .await?;
@@ -179,14 +193,17 @@ pub async fn remove_member(
         .db(move |cat| {
             cat.write(|tx| {
                 accounts::remove_member(tx, user_id, ws.id)?;
-                audit::record(tx, &audit::Entry {
-                    user: Some(by),
-                    workspace: Some(ws.id),
-                    action: "member.remove",
-                    target: Some(format!("user:{user_id}")),
-                    remote_addr: remote,
-                    ..Default::default()
-                })
+                audit::record(
+                    tx,
+                    &audit::Entry {
+                        user: Some(by),
+                        workspace: Some(ws.id),
+                        action: "member.remove",
+                        target: Some(format!("user:{user_id}")),
+                        remote_addr: remote,
+                        ..Default::default()
+                    },
+                )
             })
         })
         .await?;

@@ -1,0 +1,23 @@
+# Sourced by scripts/test and scripts/bench: make sure the Debian packages a step needs are
+# installed, installing them when we are root, or say exactly what to install.
+# Usage: need_tools "tool:package" ...
+need_tools() {
+    local missing_pkgs=() missing_tools=() pair tool pkg
+    for pair in "$@"; do
+        tool=${pair%%:*}
+        pkg=${pair#*:}
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            missing_tools+=("$tool")
+            missing_pkgs+=("$pkg")
+        fi
+    done
+    [ ${#missing_pkgs[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing ${missing_pkgs[*]} (for ${missing_tools[*]})" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >/dev/null
+    else
+        echo "missing ${missing_tools[*]}: install the Debian packages: ${missing_pkgs[*]}" >&2
+        return 1
+    fi
+}
