@@ -389,3 +389,6 @@ impl Drop for RemoveOnDrop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

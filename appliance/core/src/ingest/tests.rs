@@ -1,0 +1,183 @@
+//! The ingest path against a real temporary library and catalogue.
+
+use std::fs;
+
+use super::*;
+use crate::accounts;
+use crate::model::{IngestOutcome, TakenSource};
+
+/// A JPEG with no EXIF: SOI, a comment carrying `salt`, EOI. Enough for sniffing and storing.
+fn jpeg(salt: &str) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xFE];
+    let comment = format!("shoebox test {salt}");
+    let len = (comment.len() + 2) as u16;
+    bytes.extend_from_slice(&len.to_be_bytes());
+    bytes.extend_from_slice(comment.as_bytes());
+    bytes.extend_from_slice(&[0u8; 600]);
+    bytes.extend_from_slice(&[0xFF, 0xD9]);
+    bytes
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    cat: Catalogue,
+    lib: Library,
+    ws: Workspace,
+    user: User,
+}
+
+fn fixture() -> Result<Fixture> {
+    let dir = tempfile::tempdir().ctx(|| "tempdir".into())?;
+    let cat = Catalogue::open(&dir.path().join("catalogue.sqlite"))?;
+    let lib = Library::open(&dir.path().join("library"), 0)?;
+    let (ws, user) = cat.write(|tx| {
+        let ws = crate::workspaces::ensure_default(tx, template::DEFAULT_TEMPLATE)?;
+        let user = accounts::create_user(tx, "anna", "x", true)?;
+        Ok((ws, user))
+    })?;
+    Ok(Fixture { _dir: dir, cat, lib, ws, user })
+}
+
+fn put(f: &Fixture, bytes: &[u8], req: &IngestRequest) -> Result<IngestOutcome> {
+    let mut writer = f.lib.stage(&req.original_name)?;
+    writer.write(bytes)?;
+    let staged = writer.finish()?;
+    f.lib.commit(&f.cat, staged, &f.ws, &f.user, req)
+}
+
+fn named(name: &str, taken_at: &str) -> IngestRequest {
+    IngestRequest { original_name: name.into(), taken_at: Some(taken_at.into()), ..Default::default() }
+}
+
+fn staging_is_empty(f: &Fixture) -> bool {
+    fs::read_dir(f.lib.root().join(TMP_DIR).join("ingest")).map(|d| d.count() == 0).unwrap_or(false)
+}
+
+#[test]
+fn stores_once_and_answers_exists() -> Result<()> {
+    let f = fixture()?;
+    let req = named("IMG_1.jpg", "2023-07-14T18:30:00");
+    let IngestOutcome::Stored(first) = put(&f, &jpeg("a"), &req)? else { panic!("not stored") };
+    assert_eq!(first.path, "2023/2023-07-14/IMG_1.jpg");
+    assert_eq!(first.taken_source, TakenSource::Client);
+    assert_eq!(fs::read(f.lib.asset_path(&first)).ok(), Some(jpeg("a")));
+    let IngestOutcome::Exists(again) = put(&f, &jpeg("a"), &named("other.jpg", "2020-01-01T00:00:00"))? else {
+        panic!("duplicate stored twice")
+    };
+    assert_eq!(again.id, first.id);
+    assert!(staging_is_empty(&f));
+    Ok(())
+}
+
+#[test]
+fn name_clashes_get_a_counter() -> Result<()> {
+    let f = fixture()?;
+    let req = named("IMG_1.jpg", "2023-07-14T18:30:00");
+    let mut paths = Vec::new();
+    for salt in ["a", "b", "c"] {
+        if let IngestOutcome::Stored(a) = put(&f, &jpeg(salt), &req)? {
+            paths.push(a.path);
+        }
+    }
+    assert_eq!(paths, ["2023/2023-07-14/IMG_1.jpg", "2023/2023-07-14/IMG_1 (1).jpg", "2023/2023-07-14/IMG_1 (2).jpg"]);
+    Ok(())
+}
+
+#[test]
+fn tombstones_refuse_until_forced() -> Result<()> {
+    let f = fixture()?;
+    let req = named("a.jpg", "2023-07-14T18:30:00");
+    let IngestOutcome::Stored(asset) = put(&f, &jpeg("a"), &req)? else { panic!("not stored") };
+    let rel = f.cat.write(|tx| crate::assets::delete_with_tombstone(tx, &asset, f.ws.id, f.user.id))?;
+    f.lib.remove_file(&asset.workspace, &rel)?;
+    assert!(!f.lib.asset_path(&asset).exists());
+    assert!(!f.lib.root().join("default/2023").exists(), "empty folders are left behind");
+    assert!(matches!(put(&f, &jpeg("a"), &req), Err(CoreError::AssetDeleted)));
+    assert!(staging_is_empty(&f));
+    let forced = IngestRequest { force: true, ..req };
+    let IngestOutcome::Stored(back) = put(&f, &jpeg("a"), &forced)? else { panic!("force did not store") };
+    assert!(back.id > asset.id, "asset ids are never reused");
+    Ok(())
+}
+
+#[test]
+fn non_media_is_refused_before_it_is_stored() -> Result<()> {
+    let f = fixture()?;
+    let mut writer = f.lib.stage("notes.jpg")?;
+    let refused = writer.write(&[b'x'; 4096]);
+    assert!(matches!(refused, Err(CoreError::UnsupportedMedia)));
+    drop(writer);
+    assert!(staging_is_empty(&f));
+    Ok(())
+}
+
+#[test]
+fn events_give_title_and_tags() -> Result<()> {
+    let f = fixture()?;
+    f.cat.write(|tx| {
+        let long = crate::events::EventSpec::new(
+            "Summer",
+            vec!["holiday".into()],
+            "2023-07-01T00:00:00",
+            "2023-08-31T23:59:59",
+        )?;
+        let short = crate::events::EventSpec::new(
+            "Wedding",
+            vec!["family".into()],
+            "2023-07-14T12:00:00",
+            "2023-07-15T04:00:00",
+        )?;
+        crate::events::create(tx, f.ws.id, &long)?;
+        crate::events::create(tx, f.ws.id, &short)?;
+        Ok(())
+    })?;
+    let req = IngestRequest { tags: vec!["mine".into()], ..named("a.jpg", "2023-07-14T18:30:00") };
+    let IngestOutcome::Stored(a) = put(&f, &jpeg("a"), &req)? else { panic!("not stored") };
+    assert_eq!(a.title.as_deref(), Some("Wedding"));
+    assert_eq!(a.tags, ["family", "mine"]);
+    let titled = IngestRequest { title: Some("Mine".into()), ..named("b.jpg", "2023-07-20T10:00:00") };
+    let IngestOutcome::Stored(b) = put(&f, &jpeg("b"), &titled)? else { panic!("not stored") };
+    assert_eq!(b.title.as_deref(), Some("Mine"));
+    assert_eq!(b.tags, ["holiday"]);
+    Ok(())
+}
+
+#[test]
+fn recovery_finishes_or_undoes_interrupted_placements() -> Result<()> {
+    let f = fixture()?;
+    let IngestOutcome::Stored(done) = put(&f, &jpeg("a"), &named("a.jpg", "2023-07-14T18:30:00"))? else {
+        panic!("not stored")
+    };
+    // Simulate crashes: one row renamed but not marked ready, one row whose staged file is still
+    // waiting, one row whose staged file vanished.
+    let staged = f.lib.root().join(TMP_DIR).join("ingest").join("crash.part");
+    fs::write(&staged, jpeg("b")).ctx(|| "write".into())?;
+    let stray = f.lib.root().join(TMP_DIR).join("ingest").join("stray.part");
+    fs::write(&stray, b"junk").ctx(|| "write".into())?;
+    f.cat.write(|tx| {
+        tx.execute("UPDATE assets SET state = 'placing' WHERE id = ?1", [done.id])?;
+        for (sha, rel, path) in
+            [(2u8, "2023/b.jpg", staged.to_string_lossy().into_owned()), (3u8, "2023/c.jpg", "/gone".into())]
+        {
+            tx.execute(
+                "INSERT INTO assets (workspace_id, sha256, size, media_type, rel_path, staged_path, original_name,
+                     taken_at, taken_source, uploaded_at, state)
+                 VALUES (?1, ?2, 1, 'image/jpeg', ?3, ?4, 'x.jpg', '2023-01-01T00:00:00', 'client', 'now', 'placing')",
+                rusqlite::params![f.ws.id, vec![sha; 32], rel, path],
+            )?;
+        }
+        Ok(())
+    })?;
+    let report = f.lib.recover(&f.cat)?;
+    assert_eq!(report.placements_finished, 2);
+    assert_eq!(report.placements_undone, 1);
+    assert!(f.lib.root().join("default/2023/b.jpg").exists());
+    assert!(staging_is_empty(&f));
+    let states: Vec<String> = f.cat.read(|c| {
+        let mut stmt = c.prepare("SELECT state FROM assets ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    })?;
+    assert_eq!(states, ["ready", "ready"]);
+    Ok(())
+}
