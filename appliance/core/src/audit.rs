@@ -23,3 +23,33 @@ pub fn record(conn: &Connection, entry: &Entry<'_>) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// Who is acting and from where: what every entry a caller writes has in common.
+#[derive(Debug, Default, Clone)]
+pub struct Actor {
+    pub user: Option<UserId>,
+    pub remote_addr: Option<String>,
+}
+
+impl Actor {
+    pub fn record(
+        &self,
+        conn: &Connection,
+        action: &str,
+        workspace: Option<WorkspaceId>,
+        target: impl Into<String>,
+        detail: Option<String>,
+    ) -> Result<()> {
+        record(
+            conn,
+            &Entry {
+                user: self.user,
+                workspace,
+                action,
+                target: Some(target.into()),
+                detail,
+                remote_addr: self.remote_addr.clone(),
+            },
+        )
+    }
+}

@@ -83,7 +83,7 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection> {
          PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -4000;",
+         PRAGMA cache_size = -2000;",
     )?;
     Ok(conn)
 }

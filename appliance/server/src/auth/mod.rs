@@ -180,3 +180,10 @@ fn check_role(role: Role, min: Role) -> ApiResult<()> {
         Err(ApiError::forbidden(format!("your role here is {}; this needs {} or above", role.as_str(), min.as_str())))
     }
 }
+
+impl Caller {
+    /// The caller as the audit log records them.
+    pub fn actor(&self) -> shoebox_core::audit::Actor {
+        shoebox_core::audit::Actor { user: Some(self.user.id), remote_addr: self.remote.clone() }
+    }
+}

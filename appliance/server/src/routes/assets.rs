@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use shoebox_core::assets::{self, Query as AssetQuery};
 use shoebox_core::model::{Asset, HashState, Role};
-use shoebox_core::{audit, CoreError};
+use shoebox_core::CoreError;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
@@ -160,22 +160,12 @@ pub async fn update_asset(
     Json(req): Json<AssetPatch>,
 ) -> ApiResult<axum::Json<Asset>> {
     let (_, ws) = asset_for(&state, &caller, id, Role::Editor).await?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     let asset = state
         .db(move |cat| {
             cat.write(|tx| {
                 assets::update_metadata(tx, id, ws, req.title, req.tags)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        workspace: Some(ws),
-                        action: "asset.update",
-                        target: Some(format!("asset:{id}")),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )?;
+                actor.record(tx, "asset.update", Some(ws), format!("asset:{id}"), None)?;
                 assets::get(tx, id)?.map(|(a, _)| a).ok_or(CoreError::NotFound("asset"))
             })
         })
@@ -188,22 +178,12 @@ pub async fn update_asset(
     responses((status = 204), (status = 403), (status = 404)))]
 pub async fn delete_asset(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     let (asset, ws) = asset_for(&state, &caller, id, Role::Editor).await?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let (by, actor) = (caller.user.id, caller.actor());
     state
         .blocking(move |cat, lib| {
             let rel = cat.write(|tx| {
                 let rel = assets::delete_with_tombstone(tx, &asset, ws, by)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        workspace: Some(ws),
-                        action: "asset.delete",
-                        target: Some(format!("asset:{id}")),
-                        detail: Some(rel.clone()),
-                        remote_addr: remote,
-                    },
-                )?;
+                actor.record(tx, "asset.delete", Some(ws), format!("asset:{id}"), Some(rel.clone()))?;
                 Ok(rel)
             })?;
             lib.remove_file(&asset.workspace, &rel)

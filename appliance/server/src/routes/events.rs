@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use shoebox_core::events::{self, EventSpec};
 use shoebox_core::model::{Event, Role};
-use shoebox_core::{audit, CoreError};
+use shoebox_core::CoreError;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -55,22 +55,12 @@ pub async fn create_event(
 ) -> ApiResult<(StatusCode, axum::Json<Event>)> {
     let ws = caller.workspace(&state, ws.slug(), Role::Admin).await?;
     let spec = EventSpec::new(&req.title, req.tags, &req.starts_at, &req.ends_at)?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     let event = state
         .db(move |cat| {
             cat.write(|tx| {
                 let event = events::create(tx, ws.id, &spec)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        workspace: Some(ws.id),
-                        action: "event.create",
-                        target: Some(format!("event:{}", event.id)),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )?;
+                actor.record(tx, "event.create", Some(ws.id), format!("event:{}", event.id), None)?;
                 Ok(event)
             })
         })
@@ -100,22 +90,12 @@ pub async fn update_event(
         req.starts_at.as_deref().unwrap_or(&current.starts_at),
         req.ends_at.as_deref().unwrap_or(&current.ends_at),
     )?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     let event = state
         .db(move |cat| {
             cat.write(|tx| {
                 let event = events::replace(tx, id, ws, &spec)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        workspace: Some(ws),
-                        action: "event.update",
-                        target: Some(format!("event:{id}")),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )?;
+                actor.record(tx, "event.update", Some(ws), format!("event:{id}"), None)?;
                 Ok(event)
             })
         })
@@ -127,22 +107,12 @@ pub async fn update_event(
     responses((status = 204)))]
 pub async fn delete_event(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     let (_, ws) = event_for(&state, &caller, id).await?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     state
         .db(move |cat| {
             cat.write(|tx| {
                 events::delete(tx, id)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        workspace: Some(ws),
-                        action: "event.delete",
-                        target: Some(format!("event:{id}")),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )
+                actor.record(tx, "event.delete", Some(ws), format!("event:{id}"), None)
             })
         })
         .await?;

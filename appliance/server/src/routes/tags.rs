@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use shoebox_core::model::{Role, Tag};
-use shoebox_core::{audit, tags, CoreError};
+use shoebox_core::{tags, CoreError};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -38,38 +38,17 @@ pub async fn create_tag(
     Json(req): Json<TagName>,
 ) -> ApiResult<(StatusCode, axum::Json<Tag>)> {
     let ws = caller.workspace(&state, ws.slug(), Role::Editor).await?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     let tag = state
         .db(move |cat| {
             cat.write(|tx| {
                 let tag = tags::create(tx, ws.id, &req.name)?;
-                record(tx, by, ws.id, "tag.create", tag.id, remote)?;
+                actor.record(tx, "tag.create", Some(ws.id), format!("tag:{}", tag.id), None)?;
                 Ok(tag)
             })
         })
         .await?;
     Ok((StatusCode::CREATED, axum::Json(tag)))
-}
-
-fn record(
-    tx: &shoebox_core::rusqlite::Connection,
-    by: i64,
-    ws: i64,
-    action: &str,
-    tag: i64,
-    remote: Option<String>,
-) -> Result<(), CoreError> {
-    audit::record(
-        tx,
-        &audit::Entry {
-            user: Some(by),
-            workspace: Some(ws),
-            action,
-            target: Some(format!("tag:{tag}")),
-            remote_addr: remote,
-            ..Default::default()
-        },
-    )
 }
 
 async fn tag_workspace(state: &AppState, caller: &Caller, id: i64) -> ApiResult<i64> {
@@ -87,12 +66,12 @@ pub async fn rename_tag(
     Json(req): Json<TagName>,
 ) -> ApiResult<StatusCode> {
     let ws = tag_workspace(&state, &caller, id).await?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     state
         .db(move |cat| {
             cat.write(|tx| {
                 tags::rename(tx, id, &req.name)?;
-                record(tx, by, ws, "tag.rename", id, remote)
+                actor.record(tx, "tag.rename", Some(ws), format!("tag:{}", id), None)
             })
         })
         .await?;
@@ -102,12 +81,12 @@ pub async fn rename_tag(
 #[utoipa::path(delete, path = "/api/v1/tags/{id}", tag = "tags", params(("id" = i64, Path)), responses((status = 204)))]
 pub async fn delete_tag(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     let ws = tag_workspace(&state, &caller, id).await?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     state
         .db(move |cat| {
             cat.write(|tx| {
                 tags::delete(tx, id)?;
-                record(tx, by, ws, "tag.delete", id, remote)
+                actor.record(tx, "tag.delete", Some(ws), format!("tag:{}", id), None)
             })
         })
         .await?;

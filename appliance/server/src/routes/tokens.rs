@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use shoebox_core::audit;
 use shoebox_core::tokens::{self, DeviceToken, TokenKind};
 use shoebox_core::CoreError;
 use utoipa::ToSchema;
@@ -44,22 +43,12 @@ pub async fn create_token(
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(CoreError::invalid("name", "1 to 100 printable characters").into());
     }
-    let (user, remote) = (caller.user.id, caller.remote.clone());
+    let (user, actor) = (caller.user.id, caller.actor());
     let (issued, name) = state
         .db(move |cat| {
             cat.write(|tx| {
                 let issued = tokens::issue(tx, user, TokenKind::Device, &name, None)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(user),
-                        action: "token.create",
-                        target: Some(format!("token:{}", issued.id)),
-                        detail: Some(name.clone()),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )?;
+                actor.record(tx, "token.create", None, format!("token:{}", issued.id), Some(name.clone()))?;
                 Ok((issued, name))
             })
         })
@@ -74,21 +63,12 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let (user, remote) = (caller.user.id, caller.remote.clone());
+    let (user, actor) = (caller.user.id, caller.actor());
     state
         .db(move |cat| {
             cat.write(|tx| {
                 tokens::revoke(tx, user, &id, TokenKind::Device)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(user),
-                        action: "token.revoke",
-                        target: Some(format!("token:{id}")),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )
+                actor.record(tx, "token.revoke", None, format!("token:{id}"), None)
             })
         })
         .await?;

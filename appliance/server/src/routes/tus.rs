@@ -19,7 +19,7 @@ use shoebox_core::ingest::staging::{remove_quietly, Staged};
 use shoebox_core::model::{IngestOutcome, Role};
 use shoebox_core::tokens::random_hex;
 use shoebox_core::uploads::{self, Upload};
-use shoebox_core::{audit, tags, workspaces, Catalogue, CoreError, IngestRequest, Library};
+use shoebox_core::{tags, workspaces, Catalogue, CoreError, IngestRequest, Library};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -142,22 +142,18 @@ pub async fn create_upload(State(state): State<AppState>, caller: Caller, header
         outcome: None,
         asset_id: None,
     };
-    let (remote, id) = (caller.remote.clone(), upload.id.clone());
+    let (actor, id) = (caller.actor(), upload.id.clone());
     state
         .blocking(move |cat, lib| {
             lib.ensure_space(upload.length)?;
             cat.write(|tx| {
                 uploads::create(tx, &upload)?;
-                audit::record(
+                actor.record(
                     tx,
-                    &audit::Entry {
-                        user: Some(upload.user_id),
-                        workspace: Some(upload.workspace_id),
-                        action: "upload.create",
-                        target: Some(format!("upload:{}", upload.id)),
-                        detail: Some(format!("{} bytes", upload.length)),
-                        remote_addr: remote,
-                    },
+                    "upload.create",
+                    Some(upload.workspace_id),
+                    format!("upload:{}", upload.id),
+                    Some(format!("{} bytes", upload.length)),
                 )
             })?;
             File::create(lib.upload_path(&upload.id))

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use shoebox_core::accounts::{self, UserChanges};
 use shoebox_core::model::{Role, User};
-use shoebox_core::{audit, workspaces, CoreError};
+use shoebox_core::{workspaces, CoreError};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -60,7 +60,7 @@ pub async fn create_user(
     let memberships = req
         .workspaces
         .unwrap_or_else(|| vec![WorkspaceRole { slug: workspaces::DEFAULT_SLUG.into(), role: Role::Contributor }]);
-    let (by, remote, username, is_admin) = (caller.user.id, caller.remote.clone(), req.username, req.is_admin);
+    let (actor, username, is_admin) = (caller.actor(), req.username, req.is_admin);
     let user = state
         .db(move |cat| {
             cat.write(|tx| {
@@ -69,16 +69,7 @@ pub async fn create_user(
                     let ws = workspaces::by_slug(tx, &m.slug)?.ok_or(CoreError::NotFound("workspace"))?;
                     accounts::set_role(tx, user.id, ws.id, m.role)?;
                 }
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        action: "user.create",
-                        target: Some(format!("user:{}", user.id)),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )?;
+                actor.record(tx, "user.create", None, format!("user:{}", user.id), None)?;
                 Ok(user)
             })
         })
@@ -100,7 +91,7 @@ pub async fn update_user(
         None => None,
     };
     let changes = UserChanges { is_admin: req.is_admin, disabled: req.disabled, password_hash };
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     let user = state
         .db(move |cat| {
             cat.write(|tx| {
@@ -114,16 +105,7 @@ pub async fn update_user(
                     }
                 }
                 let user = accounts::update_user(tx, id, &changes)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        action: "user.update",
-                        target: Some(format!("user:{id}")),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )?;
+                actor.record(tx, "user.update", None, format!("user:{id}"), None)?;
                 Ok(user)
             })
         })

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use shoebox_core::accounts::{self, Member};
 use shoebox_core::ingest::template::DEFAULT_TEMPLATE;
 use shoebox_core::model::Role;
-use shoebox_core::{audit, workspaces};
+use shoebox_core::workspaces;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -73,24 +73,14 @@ pub async fn create_workspace(
     Json(req): Json<NewWorkspace>,
 ) -> ApiResult<(StatusCode, axum::Json<WorkspaceView>)> {
     caller.require_server_admin()?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     let slug = req.slug.clone();
     state
         .db(move |cat| {
             cat.write(|tx| {
                 let template = req.folder_template.as_deref().unwrap_or(DEFAULT_TEMPLATE);
                 let ws = workspaces::create(tx, &req.slug, &req.name, template)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        workspace: Some(ws.id),
-                        action: "workspace.create",
-                        target: Some(format!("workspace:{}", ws.slug)),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )
+                actor.record(tx, "workspace.create", Some(ws.id), format!("workspace:{}", ws.slug), None)
             })
         })
         .await?;
@@ -116,22 +106,12 @@ pub async fn update_workspace(
     Json(req): Json<WorkspacePatch>,
 ) -> ApiResult<axum::Json<WorkspaceView>> {
     let ws = caller.workspace(&state, &slug, Role::Admin).await?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     state
         .db(move |cat| {
             cat.write(|tx| {
                 workspaces::update(tx, ws.id, req.name.as_deref(), req.folder_template.as_deref())?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        workspace: Some(ws.id),
-                        action: "workspace.update",
-                        detail: req.folder_template.clone(),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )
+                actor.record(tx, "workspace.update", Some(ws.id), "", req.folder_template.clone())
             })
         })
         .await?;
@@ -158,22 +138,12 @@ pub async fn set_member(
     Json(req): Json<RoleBody>,
 ) -> ApiResult<StatusCode> {
     let ws = caller.workspace(&state, &slug, Role::Admin).await?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     state
         .db(move |cat| {
             cat.write(|tx| {
                 accounts::set_role(tx, user_id, ws.id, req.role)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        workspace: Some(ws.id),
-                        action: "member.set",
-                        target: Some(format!("user:{user_id}")),
-                        detail: Some(req.role.as_str().into()),
-                        remote_addr: remote,
-                    },
-                )
+                actor.record(tx, "member.set", Some(ws.id), format!("user:{user_id}"), Some(req.role.as_str().into()))
             })
         })
         .await?;
@@ -188,22 +158,12 @@ pub async fn remove_member(
     Path((slug, user_id)): Path<(String, i64)>,
 ) -> ApiResult<StatusCode> {
     let ws = caller.workspace(&state, &slug, Role::Admin).await?;
-    let (by, remote) = (caller.user.id, caller.remote.clone());
+    let actor = caller.actor();
     state
         .db(move |cat| {
             cat.write(|tx| {
                 accounts::remove_member(tx, user_id, ws.id)?;
-                audit::record(
-                    tx,
-                    &audit::Entry {
-                        user: Some(by),
-                        workspace: Some(ws.id),
-                        action: "member.remove",
-                        target: Some(format!("user:{user_id}")),
-                        remote_addr: remote,
-                        ..Default::default()
-                    },
-                )
+                actor.record(tx, "member.remove", Some(ws.id), format!("user:{user_id}"), None)
             })
         })
         .await?;
