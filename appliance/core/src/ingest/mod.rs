@@ -72,10 +72,15 @@ impl Library {
         self.root.join(&asset.workspace).join(&asset.path)
     }
 
+    /// Bytes an upload may still take before the disk's free space falls under the reserve.
+    pub fn usable_bytes(&self) -> Result<u64> {
+        let available = durable::available_bytes(&self.root).ctx(|| format!("statvfs {}", self.root.display()))?;
+        Ok(available.saturating_sub(self.reserve_bytes))
+    }
+
     /// Refuses an upload of `incoming` bytes that would leave less than the reserve free.
     pub fn ensure_space(&self, incoming: u64) -> Result<()> {
-        let available = durable::available_bytes(&self.root).ctx(|| format!("statvfs {}", self.root.display()))?;
-        let usable = available.saturating_sub(self.reserve_bytes);
+        let usable = self.usable_bytes()?;
         if incoming > usable {
             return Err(CoreError::InsufficientStorage { needed: incoming, available: usable });
         }

@@ -99,12 +99,14 @@ fn ingest_request(meta: &HashMap<String, String>, remote: Option<String>) -> Ing
 }
 
 #[utoipa::path(options, path = "/api/v1/uploads", tag = "uploads", responses((status = 204, description = "tus capabilities")))]
-pub async fn upload_options() -> Response {
+pub async fn upload_options(State(state): State<AppState>) -> ApiResult<Response> {
+    let max = state.blocking(|_, lib| lib.usable_bytes()).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     let h = response.headers_mut();
+    h.insert("tus-max-size", hv(&max.to_string()));
     h.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
     h.insert("tus-checksum-algorithm", HeaderValue::from_static("sha256"));
-    response
+    Ok(response)
 }
 
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads",
