@@ -1,6 +1,7 @@
 //! `POST /api/v1/assets`: the multipart upload that `curl -F file=@x.jpg` and most apps send.
 //! The file part is streamed to a staging file in batches on the blocking pool; memory stays bounded.
 
+use axum::body::Bytes;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -150,17 +151,20 @@ async fn read_text(field: &mut Field<'_>) -> ApiResult<String> {
 async fn stream_to_staging(state: &AppState, field: &mut Field<'_>, client_name: &str) -> ApiResult<Staged> {
     let (lib, name) = (state.library.clone(), client_name.to_string());
     let mut writer: StagingWriter = tokio::task::spawn_blocking(move || lib.stage(&name)).await??;
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    // Chunks are kept as they came (no copy) and written in one blocking call per WRITE_BATCH bytes.
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut batch_len = 0usize;
     let mut unchecked = 0u64;
     loop {
         let chunk = field.chunk().await.map_err(multipart_error)?;
         let done = chunk.is_none();
         if let Some(chunk) = chunk {
-            batch.extend_from_slice(&chunk);
+            batch_len += chunk.len();
+            batch.push(chunk);
         }
-        if batch.len() >= WRITE_BATCH || (done && !batch.is_empty()) {
-            let data = std::mem::replace(&mut batch, Vec::with_capacity(WRITE_BATCH));
-            unchecked += data.len() as u64;
+        if batch_len >= WRITE_BATCH || (done && batch_len > 0) {
+            let data = std::mem::take(&mut batch);
+            unchecked += std::mem::take(&mut batch_len) as u64;
             let check_space = unchecked >= SPACE_CHECK_EVERY;
             if check_space {
                 unchecked = 0;
@@ -170,9 +174,11 @@ async fn stream_to_staging(state: &AppState, field: &mut Field<'_>, client_name:
             // and its file removed.
             writer = tokio::task::spawn_blocking(move || -> Result<StagingWriter, CoreError> {
                 if check_space {
-                    lib.ensure_space(data.len() as u64)?;
+                    lib.ensure_space(SPACE_CHECK_EVERY)?;
                 }
-                writer.write(&data)?;
+                for chunk in &data {
+                    writer.write(chunk)?;
+                }
                 Ok(writer)
             })
             .await??;
