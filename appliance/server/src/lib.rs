@@ -2,6 +2,7 @@
 //! into HTTP statuses and stable error codes.
 
 pub mod auth;
+mod drain;
 pub mod error;
 pub mod extract;
 pub mod routes;

@@ -36,20 +36,67 @@ fn plausible(t: &NaiveDateTime) -> bool {
 /// Reads the capture time from the file's own metadata. `None` when the file has none (or none
 /// that parses); a damaged metadata block is not an error, the upload falls back.
 pub fn from_file(path: &Path, media: MediaType) -> Option<CaptureTime> {
-    let mut parser = MediaParser::new();
-    let source = MediaSource::file_path(path).ok()?;
-    let (value, source_kind) = if source.has_exif() {
-        let iter: ExifIter = parser.parse(source).ok()?;
-        let exif: Exif = iter.into();
-        let value = exif.get(ExifTag::DateTimeOriginal).or_else(|| exif.get(ExifTag::CreateDate)).cloned()?;
-        (value, TakenSource::Exif)
-    } else if source.has_track() && media.kind == MediaKind::Video {
-        let info: TrackInfo = parser.parse(source).ok()?;
-        (info.get(TrackInfoTag::CreateDate).cloned()?, TakenSource::Quicktime)
+    match media.kind {
+        MediaKind::Video => quicktime_time(path),
+        // kamadak-exif reads HEIF as libheif writes it (nom-exif 2 and 3 do not); nom-exif knows
+        // the containers kamadak does not (CR3, RAF).
+        MediaKind::Image => still_exif_time(path, media).or_else(|| nom_exif_time(path)),
+    }
+}
+
+/// TIFF-based files are parsed from their first bytes only: kamadak-exif would read a whole raw
+/// file into memory, and their EXIF sits near the start.
+const TIFF_HEAD: u64 = 4 << 20;
+
+fn still_exif_time(path: &Path, media: MediaType) -> Option<CaptureTime> {
+    use exif::{In, Tag, Value};
+    use std::io::{BufReader, Read};
+    let file = std::fs::File::open(path).ok()?;
+    let exif = if media.is_tiff_based() {
+        let mut head = Vec::new();
+        file.take(TIFF_HEAD).read_to_end(&mut head).ok()?;
+        exif::Reader::new().read_raw(head).ok()?
     } else {
-        return None;
+        exif::Reader::new().read_from_container(&mut BufReader::new(file)).ok()?
     };
-    from_entry(&value, source_kind)
+    let ascii = |tag: Tag| match exif.get_field(tag, In::PRIMARY).map(|f| &f.value) {
+        Some(Value::Ascii(parts)) => parts.first().cloned(),
+        _ => None,
+    };
+    let (text, offset_tag) = ascii(Tag::DateTimeOriginal)
+        .map(|t| (t, Tag::OffsetTimeOriginal))
+        .or_else(|| ascii(Tag::DateTimeDigitized).map(|t| (t, Tag::OffsetTimeDigitized)))?;
+    let mut dt = exif::DateTime::from_ascii(&text).ok()?;
+    if let Some(offset) = ascii(offset_tag).or_else(|| ascii(Tag::OffsetTime)) {
+        let _ = dt.parse_offset(&offset);
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(i32::from(dt.year), u32::from(dt.month), u32::from(dt.day))?;
+    let local = date.and_hms_opt(u32::from(dt.hour), u32::from(dt.minute), u32::from(dt.second))?;
+    plausible(&local).then(|| CaptureTime {
+        local,
+        offset_minutes: dt.offset.map(i32::from),
+        source: TakenSource::Exif,
+    })
+}
+
+fn nom_exif_time(path: &Path) -> Option<CaptureTime> {
+    let source = MediaSource::file_path(path).ok()?;
+    if !source.has_exif() {
+        return None;
+    }
+    let iter: ExifIter = MediaParser::new().parse(source).ok()?;
+    let exif: Exif = iter.into();
+    let value = exif.get(ExifTag::DateTimeOriginal).or_else(|| exif.get(ExifTag::CreateDate))?;
+    from_entry(value, TakenSource::Exif)
+}
+
+fn quicktime_time(path: &Path) -> Option<CaptureTime> {
+    let source = MediaSource::file_path(path).ok()?;
+    if !source.has_track() {
+        return None;
+    }
+    let info: TrackInfo = MediaParser::new().parse(source).ok()?;
+    from_entry(info.get(TrackInfoTag::CreateDate)?, TakenSource::Quicktime)
 }
 
 fn from_entry(value: &EntryValue, source: TakenSource) -> Option<CaptureTime> {

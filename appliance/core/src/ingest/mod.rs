@@ -97,19 +97,16 @@ impl Library {
     pub fn commit(
         &self,
         cat: &Catalogue,
-        staged: Staged,
+        mut staged: Staged,
         ws: &Workspace,
         user: &User,
         req: &IngestRequest,
     ) -> Result<IngestOutcome> {
-        let staged_path = RemoveOnDrop(staged.path.clone());
-        let captured = match capture::from_file(&staged.path, staged.media) {
-            Some(t) => t,
-            None => match req.taken_at.as_deref().filter(|t| !t.trim().is_empty()) {
-                Some(text) => capture::from_client(text)?,
-                None => capture::upload_time(),
-            },
-        };
+        // A malformed client time is an error even when the file carries its own.
+        let client_time =
+            req.taken_at.as_deref().filter(|t| !t.trim().is_empty()).map(capture::from_client).transpose()?;
+        let captured =
+            capture::from_file(&staged.path, staged.media).or(client_time).unwrap_or_else(capture::upload_time);
         let template = FolderTemplate::parse(&ws.folder_template)?;
         let original_name = template::original_name(&req.original_name, staged.media.ext);
         let tag_names = tags::normalize(req.tags.clone())?;
@@ -177,14 +174,14 @@ impl Library {
             Placement::New { id, rel } => (id, rel),
         };
         if let Err(e) = self.place_file(&staged.path, ws, &rel) {
-            // Undo the reservation; the staged file goes with the guard.
+            // Undo the reservation; the staged file goes when `staged` is dropped.
             let undo = cat.write(|tx| Ok(tx.execute("DELETE FROM assets WHERE id = ?1", [id])?));
             if let Err(undo) = undo {
                 tracing::error!(error = %undo, asset = id, "could not undo a failed placement; start-up will");
             }
             return Err(e);
         }
-        staged_path.disarm();
+        staged.mark_placed();
         let asset = cat.write(|tx| {
             tx.execute("UPDATE assets SET state = 'ready', staged_path = NULL WHERE id = ?1", [id])?;
             audit::record(
@@ -376,23 +373,6 @@ fn ext_of(name: &str) -> Option<String> {
 
 fn truncate_200(s: &str) -> String {
     s.chars().take(200).collect()
-}
-
-/// Removes a staged file on every path out of `commit` except success.
-struct RemoveOnDrop(PathBuf);
-
-impl RemoveOnDrop {
-    fn disarm(mut self) {
-        self.0 = PathBuf::new();
-    }
-}
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if !self.0.as_os_str().is_empty() {
-            remove_quietly(&self.0);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,17 @@ pub struct MediaType {
     pub kind: MediaKind,
 }
 
+impl MediaType {
+    /// Raw formats built on TIFF (and TIFF itself): their metadata is read from the first bytes.
+    pub fn is_tiff_based(&self) -> bool {
+        self.mime == "image/tiff"
+            || self.mime == "image/x-canon-cr2"
+            || self.mime == "image/x-olympus-orf"
+            || self.mime == "image/x-panasonic-rw2"
+            || TIFF_RAWS.iter().any(|(_, mime)| *mime == self.mime)
+    }
+}
+
 const fn image(mime: &'static str, ext: &'static str) -> MediaType {
     MediaType { mime, ext, kind: MediaKind::Image }
 }

@@ -10,16 +10,31 @@ use sha2::{Digest, Sha256};
 use crate::error::{CoreError, IoContext, Result};
 use crate::ingest::sniff::{sniff, MediaType, SNIFF_LEN};
 
-/// A complete, fsynced file in the staging area, ready to be committed.
+/// A complete, fsynced file in the staging area, ready to be committed. Dropping it removes the
+/// file unless it was placed into the library, so no early return anywhere leaves it behind.
 #[derive(Debug)]
 pub struct Staged {
     pub path: PathBuf,
     pub sha256: [u8; 32],
     pub size: u64,
     pub media: MediaType,
+    placed: bool,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.placed {
+            remove_quietly(&self.path);
+        }
+    }
 }
 
 impl Staged {
+    /// The file now lives in the library under another name; nothing to clean up.
+    pub(crate) fn mark_placed(&mut self) {
+        self.placed = true;
+    }
+
     /// Hashes and sniffs a file that is already complete on disk (a finished resumable upload).
     pub fn from_file(path: &Path, original_ext: Option<&str>) -> Result<Staged> {
         let mut file = File::open(path).ctx(|| format!("opening {}", path.display()))?;
@@ -40,8 +55,8 @@ impl Staged {
             size += n as u64;
         }
         let media = sniff(&head, original_ext).ok_or(CoreError::UnsupportedMedia)?;
-        file.sync_all().ctx(|| format!("syncing {}", path.display()))?;
-        Ok(Staged { path: path.to_path_buf(), sha256: hasher.finalize().into(), size, media })
+        file.sync_data().ctx(|| format!("syncing {}", path.display()))?;
+        Ok(Staged { path: path.to_path_buf(), sha256: hasher.finalize().into(), size, media, placed: false })
     }
 }
 
@@ -132,6 +147,7 @@ impl StagingWriter {
             sha256: std::mem::take(&mut self.hasher).finalize().into(),
             size: self.size,
             media,
+            placed: false,
         })
     }
 }
@@ -150,9 +166,4 @@ pub fn remove_quietly(path: &Path) {
             tracing::warn!(path = %path.display(), error = %e, "could not remove a temporary file");
         }
     }
-}
-
-/// Throws away a staged file that will not be committed (for example a checksum mismatch).
-pub fn discard(staged: Staged) {
-    remove_quietly(&staged.path);
 }

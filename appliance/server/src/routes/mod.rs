@@ -114,5 +114,7 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take that method")
         })
         .layer(from_fn_with_state(state.clone(), require_api_key))
+        // Outermost, so that every refusal (API key, token, role, type, space) reaches the client.
+        .layer(from_fn(crate::drain::answer_after_body))
         .with_state(state)
 }

@@ -357,50 +357,55 @@ pub async fn patch_upload(
     let path = state.library.upload_path(&id);
     let mut sink = tokio::task::spawn_blocking(move || Sink::open(&path, start, checksum.is_some())).await??;
     let mut stream = request.into_body().into_data_stream();
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
     let mut failure: Option<ApiError> = None;
-    loop {
-        let next = stream.next().await;
-        let done = match next {
-            Some(Ok(bytes)) => {
-                if sink.offset + (batch.len() + bytes.len()) as u64 > upload.length {
-                    failure = Some(ApiError::bad_request("the body goes past Upload-Length"));
+    let streamed: ApiResult<Sink> = async {
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        loop {
+            let next = stream.next().await;
+            let done = match next {
+                Some(Ok(bytes)) => {
+                    if sink.offset + (batch.len() + bytes.len()) as u64 > upload.length {
+                        failure = Some(ApiError::bad_request("the body goes past Upload-Length"));
+                        true
+                    } else {
+                        batch.extend_from_slice(&bytes);
+                        false
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::info!(upload = %id, error = %e, "resumable upload interrupted");
+                    failure = Some(ApiError::bad_request("the request body was interrupted"));
                     true
-                } else {
-                    batch.extend_from_slice(&bytes);
-                    false
                 }
+                None => true,
+            };
+            if batch.len() >= WRITE_BATCH
+                || (done && !batch.is_empty() && failure.as_ref().is_none_or(|_| checksum.is_none()))
+            {
+                let data = std::mem::replace(&mut batch, Vec::with_capacity(WRITE_BATCH));
+                let (cat, lib, upload_id) = (state.catalogue.clone(), state.library.clone(), id.clone());
+                let verifying = checksum.is_some();
+                sink = tokio::task::spawn_blocking(move || -> Result<Sink, CoreError> {
+                    if sink.offset - sink.durable + data.len() as u64 >= CHECKPOINT {
+                        lib.ensure_space(data.len() as u64)?;
+                    }
+                    sink.write(&data)?;
+                    // A checksummed PATCH is all or nothing, so it is made durable only at its end.
+                    if !verifying && sink.offset - sink.durable >= CHECKPOINT {
+                        sink.checkpoint(&cat, &upload_id)?;
+                    }
+                    Ok(sink)
+                })
+                .await??;
             }
-            Some(Err(e)) => {
-                tracing::info!(upload = %id, error = %e, "resumable upload interrupted");
-                failure = Some(ApiError::bad_request("the request body was interrupted"));
-                true
+            if done {
+                break;
             }
-            None => true,
-        };
-        if batch.len() >= WRITE_BATCH
-            || (done && !batch.is_empty() && failure.as_ref().is_none_or(|_| checksum.is_none()))
-        {
-            let data = std::mem::replace(&mut batch, Vec::with_capacity(WRITE_BATCH));
-            let (cat, lib, upload_id) = (state.catalogue.clone(), state.library.clone(), id.clone());
-            let verifying = checksum.is_some();
-            sink = tokio::task::spawn_blocking(move || -> Result<Sink, CoreError> {
-                if sink.offset - sink.durable + data.len() as u64 >= CHECKPOINT {
-                    lib.ensure_space(data.len() as u64)?;
-                }
-                sink.write(&data)?;
-                // A checksummed PATCH is all or nothing, so it is made durable only at its end.
-                if !verifying && sink.offset - sink.durable >= CHECKPOINT {
-                    sink.checkpoint(&cat, &upload_id)?;
-                }
-                Ok(sink)
-            })
-            .await??;
         }
-        if done {
-            break;
-        }
+        Ok(sink)
     }
+    .await;
+    let mut sink = streamed?;
 
     let (cat, upload_id) = (state.catalogue.clone(), id.clone());
     let verdict = match (failure, checksum) {
@@ -420,8 +425,7 @@ pub async fn patch_upload(
         (None, None) => Ok(()),
     };
     let keep = verdict.is_ok() || checksum.is_none();
-    let sink = tokio::task::spawn_blocking(move || -> Result<Sink, CoreError> {
-        let mut sink = sink;
+    sink = tokio::task::spawn_blocking(move || -> Result<Sink, CoreError> {
         if keep {
             sink.checkpoint(&cat, &upload_id)?;
         } else {

@@ -93,33 +93,10 @@ pub async fn upload_asset(
         let lib = state.library.clone();
         tokio::task::spawn_blocking(move || lib.ensure_space(length)).await??;
     }
-    let mut fields = TextFields::default();
-    let mut file: Option<(Staged, String)> = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-        let name = field.name().unwrap_or_default().to_string();
-        match name.as_str() {
-            "file" => {
-                if file.is_some() {
-                    return Err(ApiError::bad_request("send one file part per request"));
-                }
-                let client_name = field.file_name().unwrap_or_default().to_string();
-                let staged = stream_to_staging(&state, &mut field, &client_name).await?;
-                file = Some((staged, client_name));
-            }
-            "title" => fields.title = Some(read_text(&mut field).await?),
-            "tags" => fields.tags = Some(read_text(&mut field).await?),
-            "taken_at" => fields.taken_at = Some(read_text(&mut field).await?),
-            "device" => fields.device = Some(read_text(&mut field).await?),
-            "sha256" => fields.sha256 = Some(read_text(&mut field).await?),
-            "force" => fields.force = matches!(read_text(&mut field).await?.trim(), "true" | "1" | "yes"),
-            // Apps add fields of their own; they are read and ignored.
-            _ => drop(read_text(&mut field).await?),
-        }
-    }
+    let (fields, file) = receive_form(&state, &mut multipart).await?;
     let (staged, client_name) = file.ok_or_else(|| ApiError::bad_request("the form has no `file` part"))?;
     if let Some(expected) = fields.sha256.as_deref().filter(|s| !s.trim().is_empty()) {
         if parse_sha256(expected)? != staged.sha256 {
-            shoebox_core::ingest::staging::discard(staged);
             return Err(CoreError::ChecksumMismatch.into());
         }
     }
@@ -135,6 +112,37 @@ pub async fn upload_asset(
     let user = caller.user.clone();
     let outcome = state.blocking(move |cat, lib| lib.commit(cat, staged, &ws, &user, &req)).await?;
     Ok(outcome_response(outcome))
+}
+
+/// Reads the form: the text fields, and the file part streamed to staging.
+async fn receive_form(
+    state: &AppState,
+    multipart: &mut Multipart,
+) -> ApiResult<(TextFields, Option<(Staged, String)>)> {
+    let mut fields = TextFields::default();
+    let mut file: Option<(Staged, String)> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match name.as_str() {
+            "file" => {
+                if file.is_some() {
+                    return Err(ApiError::bad_request("send one file part per request"));
+                }
+                let client_name = field.file_name().unwrap_or_default().to_string();
+                let staged = stream_to_staging(state, &mut field, &client_name).await?;
+                file = Some((staged, client_name));
+            }
+            "title" => fields.title = Some(read_text(&mut field).await?),
+            "tags" => fields.tags = Some(read_text(&mut field).await?),
+            "taken_at" => fields.taken_at = Some(read_text(&mut field).await?),
+            "device" => fields.device = Some(read_text(&mut field).await?),
+            "sha256" => fields.sha256 = Some(read_text(&mut field).await?),
+            "force" => fields.force = matches!(read_text(&mut field).await?.trim(), "true" | "1" | "yes"),
+            // Apps add fields of their own; they are read and ignored.
+            _ => drop(read_text(&mut field).await?),
+        }
+    }
+    Ok((fields, file))
 }
 
 async fn read_text(field: &mut Field<'_>) -> ApiResult<String> {

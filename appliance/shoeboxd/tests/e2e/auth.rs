@@ -1,0 +1,157 @@
+//! First-run setup, logins, device tokens, access links, and the login back-off.
+
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+fn setup_code(server: &Server) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = server.log();
+        if let Some(pos) = log.find("first-run setup code: ") {
+            return log[pos + 22..pos + 31].to_string();
+        }
+        assert!(Instant::now() < deadline, "no setup code in the log:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn first_run_setup_needs_the_logged_code_and_happens_once() {
+    let server = Server::fresh();
+    let http = Client::new();
+    let health: Value = http.get(server.url("/api/v1/health")).send().unwrap().json().unwrap();
+    assert_eq!(health["setup_required"], true);
+    let code = setup_code(&server);
+    assert_eq!(code.len(), 9, "code {code:?}");
+
+    let wrong = http
+        .post(server.url("/api/v1/setup"))
+        .json(&json!({"setup_code": "AAAA-AAAA", "username": "owner", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(error_code(wrong), (403, "setup_code_invalid".into()));
+    let right = http
+        .post(server.url("/api/v1/setup"))
+        .json(&json!({"setup_code": code.to_lowercase(), "username": "owner", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(right.status(), 201);
+    let body: Value = right.json().unwrap();
+    assert_eq!(body["user"]["is_admin"], true);
+    let again = http
+        .post(server.url("/api/v1/setup"))
+        .json(&json!({"setup_code": code, "username": "eve", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(error_code(again), (409, "setup_done".into()));
+    let health: Value = http.get(server.url("/api/v1/health")).send().unwrap().json().unwrap();
+    assert_eq!(health["setup_required"], false);
+    server.login("owner");
+}
+
+#[test]
+fn device_tokens_are_listed_used_and_revoked() {
+    let server = Server::start();
+    let api = server.login("anna");
+    let created = api.post("/api/v1/tokens", json!({"name": "Anna's Pixel"}));
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().unwrap();
+    let phone =
+        Api { http: Client::new(), base: server.base.clone(), token: created["token"].as_str().unwrap().into() };
+
+    let listed = api.get_json("/api/v1/tokens");
+    assert_eq!(listed[0]["name"], "Anna's Pixel");
+    assert_eq!(listed[0]["last_used_at"], Value::Null);
+    assert!(!listed.to_string().contains(phone.token.as_str()), "the secret is shown only once");
+    phone.store("p.jpg", &plain_jpeg(), &[]);
+    assert_ne!(api.get_json("/api/v1/tokens")[0]["last_used_at"], Value::Null);
+
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(api.req(Method::DELETE, &format!("/api/v1/tokens/{id}")).send().unwrap().status(), 204);
+    assert_eq!(error_code(phone.get("/api/v1/assets")), (401, "unauthenticated".into()));
+    assert_eq!(error_code(phone.upload("q.jpg", &variant(&plain_jpeg(), 1), &[])), (401, "unauthenticated".into()));
+    assert_eq!(api.asset_count("default"), 1);
+
+    // Logging out revokes the login token.
+    assert_eq!(api.req(Method::POST, "/api/v1/auth/logout").send().unwrap().status(), 204);
+    assert_eq!(api.get("/api/v1/auth/me").status(), 401);
+}
+
+#[test]
+fn access_links_sign_a_browser_in_until_revoked() {
+    let server = Server::start();
+    let admin = server.login("admin");
+    let anna = server.login("anna");
+    let anna_id = anna.get_json("/api/v1/auth/me")["user"]["id"].as_i64().unwrap();
+    let link = admin.req(Method::POST, &format!("/api/v1/users/{anna_id}/access-link")).send().unwrap();
+    assert_eq!(link.status(), 201);
+    let url = link.json::<Value>().unwrap()["url"].as_str().unwrap().to_string();
+
+    let browser = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let opened = browser.get(server.url(&url)).send().unwrap();
+    assert_eq!(opened.status(), 303);
+    let cookie = opened.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_string();
+    let me: Value =
+        browser.get(server.url("/api/v1/auth/me")).header("Cookie", &session).send().unwrap().json().unwrap();
+    assert_eq!(me["user"]["username"], "anna");
+    // The link itself is not a bearer token.
+    let token = url.trim_start_matches("/access/");
+    assert_eq!(browser.get(server.url("/api/v1/auth/me")).bearer_auth(token).send().unwrap().status(), 401);
+
+    assert_eq!(
+        admin.req(Method::DELETE, &format!("/api/v1/users/{anna_id}/access-link")).send().unwrap().status(),
+        204
+    );
+    assert_eq!(error_code(browser.get(server.url(&url)).send().unwrap()), (401, "unauthenticated".into()));
+}
+
+#[test]
+fn disabled_users_lose_access_and_the_last_admin_stays() {
+    let server = Server::start();
+    let admin = server.login("admin");
+    let anna = server.login("anna");
+    let anna_id = anna.get_json("/api/v1/auth/me")["user"]["id"].as_i64().unwrap();
+    let admin_id = admin.get_json("/api/v1/auth/me")["user"]["id"].as_i64().unwrap();
+    assert_eq!(
+        admin.send_json(Method::PATCH, &format!("/api/v1/users/{anna_id}"), json!({"disabled": true})).status(),
+        200
+    );
+    assert_eq!(anna.get("/api/v1/auth/me").status(), 401);
+    let login = Client::new()
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({"username": "anna", "password": PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), 401);
+    let demote = admin.send_json(Method::PATCH, &format!("/api/v1/users/{admin_id}"), json!({"is_admin": false}));
+    assert_eq!(error_code(demote), (409, "conflict".into()));
+}
+
+#[test]
+fn repeated_failed_logins_back_off() {
+    let server = Server::start();
+    let http = Client::new();
+    let attempt = |password: &str| {
+        http.post(server.url("/api/v1/auth/login"))
+            .json(&json!({"username": "anna", "password": password}))
+            .send()
+            .unwrap()
+    };
+    for _ in 0..5 {
+        assert_eq!(error_code(attempt("wrong password")), (401, "unauthenticated".into()));
+    }
+    let blocked = attempt(PASSWORD);
+    assert_eq!(blocked.status(), 429, "even the right password waits during the back-off");
+    let retry: u64 = blocked.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "retry-after {retry}");
+    assert_eq!(error_code(blocked), (429, "too_many_attempts".into()));
+    std::thread::sleep(Duration::from_millis(1100 * retry));
+    assert_eq!(attempt(PASSWORD).status(), 200);
+}

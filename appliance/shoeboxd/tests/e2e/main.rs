@@ -1,0 +1,12 @@
+//! End-to-end tests: each starts real shoeboxd processes and talks HTTP to them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod auth;
+mod bad_input;
+mod browse;
+mod crash;
+mod disk_full;
+mod isolation;
+mod resumable;
+mod support;
+mod upload;
