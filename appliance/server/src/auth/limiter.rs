@@ -29,7 +29,7 @@ impl LoginLimiter {
         keys.iter()
             .filter_map(|k| entries.get(k)?.blocked_until)
             .filter(|until| *until > now)
-            .map(|until| (until - now).as_secs().max(1))
+            .map(|until| seconds_rounded_up(until - now).max(1))
             .max()
     }
 
@@ -62,6 +62,11 @@ impl LoginLimiter {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// `Retry-After` must not tell a client to come back before it may: 1.9 s is 2 s, not 1 s.
+fn seconds_rounded_up(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 #[cfg(test)]
