@@ -53,3 +53,37 @@ impl Actor {
         )
     }
 }
+
+/// One entry as the audit API shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Record {
+    pub id: i64,
+    pub at: String,
+    pub user_id: Option<UserId>,
+    pub workspace_id: Option<WorkspaceId>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: Option<String>,
+    pub remote_addr: Option<String>,
+}
+
+/// The newest entries first, at most `limit`, older than entry `before` when given (the cursor).
+pub fn list(conn: &Connection, before: Option<i64>, limit: u32) -> Result<Vec<Record>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, user_id, workspace_id, action, target, detail, remote_addr FROM audit_log
+         WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
+        Ok(Record {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            user_id: r.get(2)?,
+            workspace_id: r.get(3)?,
+            action: r.get(4)?,
+            target: r.get(5)?,
+            detail: r.get(6)?,
+            remote_addr: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

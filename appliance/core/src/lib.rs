@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod ingest;
 pub mod model;
+pub mod policy;
 pub mod tags;
 pub mod tokens;
 pub mod uploads;

@@ -5,6 +5,7 @@ pub mod auth;
 mod drain;
 pub mod error;
 pub mod extract;
+pub mod policy;
 pub mod routes;
 pub mod state;
 

@@ -1,9 +1,12 @@
 //! Shared state of the HTTP layer and the bridge from async handlers to the blocking core.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
+use ipnet::IpNet;
+use shoebox_core::policy::NetworkPolicy;
 use shoebox_core::{Catalogue, CoreError, Library};
 
 use crate::auth::limiter::LoginLimiter;
@@ -17,6 +20,10 @@ pub struct Settings {
     pub max_json_bytes: usize,
     pub session_ttl: Duration,
     pub resumable_expiry: Duration,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The network policy of the configuration file; an admin's change through the API overrides it.
+    pub configured_policy: NetworkPolicy,
 }
 
 impl std::fmt::Debug for Settings {
@@ -26,6 +33,8 @@ impl std::fmt::Debug for Settings {
             .field("max_json_bytes", &self.max_json_bytes)
             .field("session_ttl", &self.session_ttl)
             .field("resumable_expiry", &self.resumable_expiry)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("configured_policy", &self.configured_policy)
             .finish()
     }
 }
@@ -42,6 +51,34 @@ pub struct Inner {
     pub setup_code: Mutex<Option<String>>,
     /// Resumable uploads with a PATCH in progress.
     pub busy_uploads: Mutex<HashSet<String>>,
+    /// The network policy in force: the stored one if an admin set one, else the configured one.
+    policy: RwLock<Arc<NetworkPolicy>>,
+    pub stats: Stats,
+}
+
+/// Counters for the status API (and, later, MQTT).
+pub struct Stats {
+    pub started: Instant,
+    refused_uploads: AtomicU64,
+    refused_access: AtomicU64,
+}
+
+impl Stats {
+    fn new() -> Self {
+        Stats { started: Instant::now(), refused_uploads: AtomicU64::new(0), refused_access: AtomicU64::new(0) }
+    }
+    pub fn count_refused_upload(&self) {
+        self.refused_uploads.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn count_refused_access(&self) {
+        self.refused_access.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn refused_uploads(&self) -> u64 {
+        self.refused_uploads.load(Ordering::Relaxed)
+    }
+    pub fn refused_access(&self) -> u64 {
+        self.refused_access.load(Ordering::Relaxed)
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -56,8 +93,10 @@ impl AppState {
         catalogue: Arc<Catalogue>,
         library: Arc<Library>,
         settings: Settings,
+        stored_policy: Option<NetworkPolicy>,
         setup_code: Option<String>,
     ) -> Self {
+        let policy = stored_policy.unwrap_or_else(|| settings.configured_policy.clone());
         AppState(Arc::new(Inner {
             catalogue,
             library,
@@ -65,6 +104,8 @@ impl AppState {
             limiter: LoginLimiter::default(),
             setup_code: Mutex::new(setup_code),
             busy_uploads: Mutex::new(HashSet::new()),
+            policy: RwLock::new(Arc::new(policy)),
+            stats: Stats::new(),
         }))
     }
 
@@ -86,6 +127,15 @@ impl AppState {
     {
         let (cat, lib) = (self.catalogue.clone(), self.library.clone());
         Ok(tokio::task::spawn_blocking(move || f(&cat, &lib)).await??)
+    }
+
+    pub fn policy(&self) -> Arc<NetworkPolicy> {
+        self.policy.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Puts `policy` in force for every request from now on.
+    pub fn set_policy(&self, policy: NetworkPolicy) {
+        *self.policy.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(policy);
     }
 
     pub fn lock_busy(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {

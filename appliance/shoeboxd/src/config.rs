@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use shoebox_core::ingest::template::DEFAULT_TEMPLATE;
+use shoebox_core::policy::{AccessPolicy, NetworkPolicy, UploadPolicy};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -19,7 +21,8 @@ pub struct Config {
     pub device_name: String,
     pub server: ServerConfig,
     pub library: LibraryConfig,
-    pub uploads: UploadsConfig,
+    pub upload: UploadConfig,
+    pub access: AccessConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
 }
@@ -34,6 +37,8 @@ pub struct ServerConfig {
     pub api_key_file: Option<PathBuf>,
     /// Largest JSON request body.
     pub max_json_bytes: usize,
+    /// Reverse proxies (CIDR) whose `X-Forwarded-For` is believed; from anyone else it is ignored.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,9 +54,22 @@ pub struct LibraryConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct UploadsConfig {
+pub struct UploadConfig {
     /// How long an unfinished resumable upload is kept.
     pub resumable_expiry_secs: u64,
+    /// Client networks uploads are accepted from (CIDR).
+    pub allowed_networks: Vec<IpNet>,
+    /// Wi-Fi names uploads are accepted from, as clients report them; empty means any.
+    pub allowed_ssids: Vec<String>,
+    /// Refuse uploads from clients that report no Wi-Fi name.
+    pub require_ssid: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessConfig {
+    /// Client networks that may use the box at all (CIDR).
+    pub allowed_networks: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,7 +103,8 @@ impl Default for Config {
             device_name: "Shoebox".into(),
             server: ServerConfig::default(),
             library: LibraryConfig::default(),
-            uploads: UploadsConfig::default(),
+            upload: UploadConfig::default(),
+            access: AccessConfig::default(),
             auth: AuthConfig::default(),
             log: LogConfig::default(),
         }
@@ -99,6 +118,7 @@ impl Default for ServerConfig {
             api_key: None,
             api_key_file: None,
             max_json_bytes: 1 << 20,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -109,9 +129,21 @@ impl Default for LibraryConfig {
     }
 }
 
-impl Default for UploadsConfig {
+impl Default for UploadConfig {
     fn default() -> Self {
-        UploadsConfig { resumable_expiry_secs: 24 * 3600 }
+        let policy = UploadPolicy::default();
+        UploadConfig {
+            resumable_expiry_secs: 24 * 3600,
+            allowed_networks: policy.allowed_networks,
+            allowed_ssids: policy.allowed_ssids,
+            require_ssid: policy.require_ssid,
+        }
+    }
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        AccessConfig { allowed_networks: AccessPolicy::default().allowed_networks }
     }
 }
 
@@ -170,6 +202,7 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
     }
     shoebox_core::ingest::template::FolderTemplate::parse(&config.library.folder_template)
         .map_err(|e| ConfigError::Invalid(format!("library.folder_template: {e}")))?;
+    config.network_policy().validate().map_err(ConfigError::Invalid)?;
     Ok(config)
 }
 
@@ -205,6 +238,18 @@ impl Config {
     pub fn catalogue_path(&self) -> PathBuf {
         self.data_dir.join("catalogue.sqlite")
     }
+
+    /// The `[upload]` and `[access]` rules as the policy they make.
+    pub fn network_policy(&self) -> NetworkPolicy {
+        NetworkPolicy {
+            upload: UploadPolicy {
+                allowed_networks: self.upload.allowed_networks.clone(),
+                allowed_ssids: self.upload.allowed_ssids.clone(),
+                require_ssid: self.upload.require_ssid,
+            },
+            access: AccessPolicy { allowed_networks: self.access.allowed_networks.clone() },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +283,23 @@ mod tests {
         let config = load(Some(&file), &overrides)?;
         assert_eq!(config.data_dir, PathBuf::from("/from/cli"));
         assert_eq!(config.library.reserve_mib, 7);
+        Ok(())
+    }
+
+    #[test]
+    fn network_policy_from_file_and_environment() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("shoebox.toml");
+        std::fs::write(&file, "[upload]\nallowed_networks = [\"192.168.1.0/24\"]\nallowed_ssids = [\"Home\"]\n")?;
+        let config = load(Some(&file), &Overrides::default())?;
+        let policy = config.network_policy();
+        assert_eq!(policy.upload.allowed_networks, vec!["192.168.1.0/24".parse::<IpNet>()?]);
+        assert_eq!(policy.upload.allowed_ssids, vec!["Home".to_string()]);
+        assert_eq!(policy.access, AccessPolicy::default(), "access stays LAN only");
+
+        std::fs::write(&file, "[upload]\nallowed_networks = [\"192.168.1.0/33\"]\n")?;
+        let err = load(Some(&file), &Overrides::default()).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("upload.allowed_networks"), "{err}");
         Ok(())
     }
 

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use shoebox_core::accounts;
+use shoebox_core::{accounts, policy};
 use shoebox_server::{AppState, Settings};
 
 use crate::config::Config;
@@ -15,7 +15,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let setup_config = config.clone();
-    let (opened, setup_code) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let (opened, setup_code, stored_policy) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let opened = open(&setup_config)?;
         let report = opened.library.recover(&opened.catalogue).context("recovering the library")?;
         if report != Default::default() {
@@ -24,7 +24,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         shoebox_server::routes::tus::sweep(&opened.catalogue, &opened.library).context("sweeping uploads")?;
         let needs_setup = !opened.catalogue.read(accounts::admin_exists)?;
         let code = if needs_setup { Some(setup_code()?) } else { None };
-        Ok((opened, code))
+        let stored_policy = opened.catalogue.read(policy::load_stored)?;
+        Ok((opened, code, stored_policy))
     })
     .await??;
 
@@ -35,9 +36,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         api_key: config.server.api_key.as_ref().map(|k| k.0.clone()),
         max_json_bytes: config.server.max_json_bytes,
         session_ttl: Duration::from_secs(config.auth.session_ttl_days * 86_400),
-        resumable_expiry: Duration::from_secs(config.uploads.resumable_expiry_secs),
+        resumable_expiry: Duration::from_secs(config.upload.resumable_expiry_secs),
+        trusted_proxies: config.server.trusted_proxies.clone(),
+        configured_policy: config.network_policy(),
     };
-    let state = AppState::new(opened.catalogue, opened.library, settings, setup_code);
+    if stored_policy.is_some() {
+        tracing::info!("network policy: the one an admin set through the API (it overrides [upload]/[access])");
+    }
+    let state = AppState::new(opened.catalogue, opened.library, settings, stored_policy, setup_code);
     let sweeper = shoebox_server::spawn_sweeper(state.clone());
     let app = shoebox_server::router(state);
 

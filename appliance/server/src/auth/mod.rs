@@ -32,8 +32,12 @@ pub struct Caller {
     pub remote: Option<String>,
 }
 
+/// The client's address as the network policy resolved it (behind trusted proxies, the real client).
 pub fn remote_addr(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_string())
+    match parts.extensions.get::<crate::policy::ClientAddr>() {
+        Some(addr) => Some(addr.0.to_string()),
+        None => parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_canonical().to_string()),
+    }
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

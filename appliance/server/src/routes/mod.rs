@@ -2,10 +2,13 @@
 //! the same list the router serves and cannot drift from it.
 
 pub mod assets;
+pub mod audit;
 pub mod download;
 pub mod events;
 pub mod health;
+pub mod policy;
 pub mod session;
+pub mod status;
 pub mod tags;
 pub mod tokens;
 pub mod tus;
@@ -78,9 +81,13 @@ pub fn router(state: AppState) -> Router {
                 .routes(routes!(tus::head_upload, tus::get_upload, tus::patch_upload, tus::delete_upload))
                 .layer(from_fn(tus::tus_headers)),
         )
+        .layer(from_fn_with_state(state.clone(), crate::policy::enforce_upload))
         .layer(DefaultBodyLimit::disable());
     let json = OpenApiRouter::new()
         .routes(routes!(health::health))
+        .routes(routes!(status::get_status))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(policy::get_network_policy, policy::set_network_policy, policy::reset_network_policy))
         .routes(routes!(session::setup_status, session::setup))
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
@@ -114,6 +121,7 @@ pub fn router(state: AppState) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take that method")
         })
         .layer(from_fn_with_state(state.clone(), require_api_key))
+        .layer(from_fn_with_state(state.clone(), crate::policy::enforce_access))
         // Outermost, so that every refusal (API key, token, role, type, space) reaches the client.
         .layer(from_fn(crate::drain::answer_after_body))
         .with_state(state)

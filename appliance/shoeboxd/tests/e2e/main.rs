@@ -7,6 +7,7 @@ mod browse;
 mod crash;
 mod disk_full;
 mod isolation;
+mod policy;
 mod resumable;
 mod support;
 mod upload;

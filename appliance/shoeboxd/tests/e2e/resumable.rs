@@ -152,7 +152,7 @@ fn an_upload_survives_a_server_killed_mid_patch() {
 
 #[test]
 fn unfinished_uploads_expire() {
-    let server = Server::with_config("[uploads]\nresumable_expiry_secs = 2\n");
+    let server = Server::with_config("[upload]\nresumable_expiry_secs = 2\n");
     let api = server.login("anna");
     let url = create(&api, 1000, &[("filename", "x.jpg")]);
     assert_eq!(patch(&api, &url, 0, &plain_jpeg()[..500], None).status(), 204);
