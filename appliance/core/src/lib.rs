@@ -11,6 +11,7 @@ pub mod events;
 pub mod ingest;
 pub mod model;
 pub mod policy;
+pub mod settings;
 pub mod tags;
 pub mod tokens;
 pub mod uploads;

@@ -7,10 +7,11 @@ use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, Result};
+use crate::settings;
 
 /// The settings key the policy changed through the API is stored under.
 const SETTINGS_KEY: &str = "network_policy";
@@ -163,9 +164,7 @@ impl NetworkPolicy {
 
 /// The policy an admin stored through the API, if any; it wins over the configuration file's.
 pub fn load_stored(conn: &Connection) -> Result<Option<NetworkPolicy>> {
-    let value: Option<String> =
-        conn.query_row("SELECT value FROM settings WHERE key = ?1", [SETTINGS_KEY], |r| r.get(0)).optional()?;
-    match value {
+    match settings::get(conn, SETTINGS_KEY)? {
         None => Ok(None),
         Some(json) => match serde_json::from_str(&json) {
             Ok(policy) => Ok(Some(policy)),
@@ -181,17 +180,12 @@ pub fn load_stored(conn: &Connection) -> Result<Option<NetworkPolicy>> {
 
 pub fn store(conn: &Connection, policy: &NetworkPolicy) -> Result<()> {
     let json = serde_json::to_string(policy).map_err(|e| CoreError::invalid("network policy", e.to_string()))?;
-    conn.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        rusqlite::params![SETTINGS_KEY, json],
-    )?;
-    Ok(())
+    settings::set(conn, SETTINGS_KEY, &json)
 }
 
 /// Forgets the stored policy, so the configuration file's applies again.
 pub fn clear_stored(conn: &Connection) -> Result<()> {
-    conn.execute("DELETE FROM settings WHERE key = ?1", [SETTINGS_KEY])?;
-    Ok(())
+    settings::remove(conn, SETTINGS_KEY)
 }
 
 #[cfg(test)]

@@ -15,6 +15,9 @@ use crate::error::ApiResult;
 /// What the server needs from the configuration.
 #[derive(Clone)]
 pub struct Settings {
+    /// The box's name as people see it, and its stable id.
+    pub device_name: String,
+    pub device_id: String,
     /// When set, every request except the health check must present it in `X-Api-Key`.
     pub api_key: Option<String>,
     pub max_json_bytes: usize,
@@ -29,6 +32,8 @@ pub struct Settings {
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
+            .field("device_name", &self.device_name)
+            .field("device_id", &self.device_id)
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .field("max_json_bytes", &self.max_json_bytes)
             .field("session_ttl", &self.session_ttl)

@@ -23,6 +23,7 @@ pub struct Config {
     pub library: LibraryConfig,
     pub upload: UploadConfig,
     pub access: AccessConfig,
+    pub discovery: DiscoveryConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
 }
@@ -72,6 +73,13 @@ pub struct AccessConfig {
     pub allowed_networks: Vec<IpNet>,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscoveryConfig {
+    /// `auto` (avahi if its daemon answers, else built in), `avahi`, `builtin` or `off`.
+    pub backend: shoebox_mdns::Backend,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
@@ -105,6 +113,7 @@ impl Default for Config {
             library: LibraryConfig::default(),
             upload: UploadConfig::default(),
             access: AccessConfig::default(),
+            discovery: DiscoveryConfig::default(),
             auth: AuthConfig::default(),
             log: LogConfig::default(),
         }
@@ -203,6 +212,10 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
     shoebox_core::ingest::template::FolderTemplate::parse(&config.library.folder_template)
         .map_err(|e| ConfigError::Invalid(format!("library.folder_template: {e}")))?;
     config.network_policy().validate().map_err(ConfigError::Invalid)?;
+    // The name is also the mDNS instance name: one DNS label.
+    if config.device_name.trim().is_empty() || config.device_name.len() > 63 {
+        return Err(ConfigError::Invalid(format!("device_name: {:?} must be 1 to 63 bytes", config.device_name)));
+    }
     Ok(config)
 }
 

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use shoebox_core::{accounts, policy};
+use shoebox_core::{accounts, policy, settings};
+use shoebox_mdns::{Advertisement, Advertiser};
 use shoebox_server::{AppState, Settings};
 
 use crate::config::Config;
@@ -15,7 +16,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let setup_config = config.clone();
-    let (opened, setup_code, stored_policy) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let (opened, setup_code, stored_policy, device_id) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let opened = open(&setup_config)?;
         let report = opened.library.recover(&opened.catalogue).context("recovering the library")?;
         if report != Default::default() {
@@ -25,7 +26,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let needs_setup = !opened.catalogue.read(accounts::admin_exists)?;
         let code = if needs_setup { Some(setup_code()?) } else { None };
         let stored_policy = opened.catalogue.read(policy::load_stored)?;
-        Ok((opened, code, stored_policy))
+        let device_id = opened.catalogue.write(|tx| settings::device_id(tx))?;
+        Ok((opened, code, stored_policy, device_id))
     })
     .await??;
 
@@ -33,6 +35,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("no admin yet: open the web app and create one with the first-run setup code: {code}");
     }
     let settings = Settings {
+        device_name: config.device_name.clone(),
+        device_id: device_id.clone(),
         api_key: config.server.api_key.as_ref().map(|k| k.0.clone()),
         max_json_bytes: config.server.max_json_bytes,
         session_ttl: Duration::from_secs(config.auth.session_ttl_days * 86_400),
@@ -50,7 +54,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("listening on {}", config.server.listen))?;
-    tracing::info!(address = %listener.local_addr()?, version = env!("CARGO_PKG_VERSION"), "shoebox listening");
+    let address = listener.local_addr()?;
+    tracing::info!(%address, version = env!("CARGO_PKG_VERSION"), "shoebox listening");
+    let ad = Advertisement::shoebox(&config.device_name, address.port(), &device_id, env!("CARGO_PKG_VERSION"));
+    let advertiser = match Advertiser::start(config.discovery.backend, ad).await {
+        Ok(advertiser) => advertiser,
+        Err(e) => {
+            // Discovery is a convenience: the box still serves everyone who knows its address.
+            tracing::warn!(error = %e, "mDNS discovery is off for this run");
+            Advertiser::Off
+        }
+    };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
@@ -64,6 +78,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         result = &mut server => result?,
         () = shutdown_signal() => {
             tracing::info!("shutting down");
+            // Withdraw first, so no client finds a box that is going away.
+            advertiser.stop().await;
             let _ = stop_tx.send(true);
             if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
                 tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");

@@ -32,6 +32,15 @@ pub struct Server {
     pub base: String,
     config: Option<PathBuf>,
     child: Option<Child>,
+    /// Set when the server runs inside a network namespace a test made (see netns.rs).
+    netns: Option<NsLaunch>,
+}
+
+/// How to start shoeboxd inside a network namespace: the namespace and the environment (the
+/// private D-Bus address) it needs there. Discovery is whatever the test's config says.
+pub struct NsLaunch {
+    pub netns: String,
+    pub env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -54,7 +63,8 @@ impl Server {
             path
         });
         let port = free_port();
-        let mut server = Server { dir, data, port, base: format!("http://127.0.0.1:{port}"), config, child: None };
+        let mut server =
+            Server { dir, data, port, base: format!("http://127.0.0.1:{port}"), config, child: None, netns: None };
         server.add_user("admin", true);
         server.add_user("anna", false);
         server.spawn();
@@ -66,8 +76,37 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let port = free_port();
-        let mut server =
-            Server { dir, data, port, base: format!("http://127.0.0.1:{port}"), config: None, child: None };
+        let mut server = Server {
+            dir,
+            data,
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            config: None,
+            child: None,
+            netns: None,
+        };
+        server.spawn();
+        server
+    }
+
+    /// A server inside a network namespace, listening on every address of it at `port`, with the
+    /// usual users. Only commands run in that namespace can reach it (`Netns::curl`).
+    pub fn in_netns(launch: NsLaunch, port: u16, toml: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let path = dir.path().join("shoebox.toml");
+        fs::write(&path, toml).expect("write config");
+        let mut server = Server {
+            dir,
+            data,
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            config: Some(path),
+            child: None,
+            netns: Some(launch),
+        };
+        server.add_user("admin", true);
+        server.add_user("anna", false);
         server.spawn();
         server
     }
@@ -101,18 +140,29 @@ impl Server {
 
     pub fn spawn(&mut self) {
         let log = fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log file");
-        let mut cmd = Command::new(BIN);
-        cmd.arg("serve").arg("--listen").arg(format!("127.0.0.1:{}", self.port));
+        let mut cmd = match &self.netns {
+            Some(launch) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", &launch.netns, BIN]).envs(launch.env.iter().map(|(k, v)| (k, v)));
+                cmd.arg("serve").arg("--listen").arg(format!("0.0.0.0:{}", self.port));
+                cmd
+            }
+            None => {
+                let mut cmd = Command::new(BIN);
+                cmd.arg("serve").arg("--listen").arg(format!("127.0.0.1:{}", self.port));
+                // Never an mDNS responder in the machine's own network namespace.
+                cmd.env("SHOEBOX_DISCOVERY__BACKEND", "off");
+                cmd
+            }
+        };
         self.common_args(&mut cmd);
         cmd.env("SHOEBOX_LOG__LEVEL", "info").stdout(Stdio::null()).stderr(log);
         self.child = Some(cmd.spawn().expect("start shoeboxd"));
         let deadline = Instant::now() + Duration::from_secs(20);
         let http = Client::new();
         while Instant::now() < deadline {
-            if let Ok(r) = http.get(format!("{}/api/v1/health", self.base)).send() {
-                if r.status().is_success() {
-                    return;
-                }
+            if self.healthy(&http) {
+                return;
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
                 panic!("shoeboxd exited with {status}:\n{}", self.log());
@@ -120,6 +170,17 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("shoeboxd did not become healthy:\n{}", self.log());
+    }
+
+    fn healthy(&self, http: &Client) -> bool {
+        let url = format!("{}/api/v1/health", self.base);
+        match &self.netns {
+            Some(launch) => Command::new("ip")
+                .args(["netns", "exec", &launch.netns, "curl", "-sf", "-o", "/dev/null", &url])
+                .status()
+                .is_ok_and(|s| s.success()),
+            None => http.get(url).send().is_ok_and(|r| r.status().is_success()),
+        }
     }
 
     /// SIGKILL: a crash or power cut as far as the process can tell.
@@ -280,7 +341,7 @@ pub fn error_code(r: Response) -> (u16, String) {
 
 // ---- media ---------------------------------------------------------------------------------
 
-fn tool(name: &str, package: &str) {
+pub fn tool(name: &str, package: &str) {
     let found = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().map(|o| o.status.success());
     assert!(
         found.unwrap_or(false),
