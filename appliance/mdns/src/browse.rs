@@ -40,6 +40,9 @@ impl FoundBox {
 /// interface: call it only where multicasting is allowed.
 pub async fn browse(wait: Duration) -> Result<Vec<FoundBox>, MdnsError> {
     let daemon = ServiceDaemon::new()?;
+    // A box that has just started answers no query while it probes for its name, then announces
+    // itself unasked: take that announcement rather than wait for the next query seconds later.
+    daemon.accept_unsolicited(true)?;
     let events = daemon.browse(&format!("{SHOEBOX_SERVICE}.local."))?;
     let mut found = BTreeMap::new();
     let deadline = tokio::time::Instant::now() + wait;

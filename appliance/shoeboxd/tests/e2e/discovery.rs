@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::client::Computer;
 use crate::netns::{avahi_browse, browse_until, file_with, wire, Avahi, Browsed, Bus, Netns};
 use crate::support::*;
 
@@ -55,6 +56,16 @@ fn announces_renames_and_withdraws(backend: &str, second_name: &str) {
     assert_eq!(on_port(&found, second.port).unwrap().name, second_name, "{found:#?}");
     assert_eq!(on_port(&found, first.port).unwrap().name, "Family Photos", "{found:#?}");
     assert_ne!(device_id(&ns, &first), device_id(&ns, &second));
+
+    // The client sees both, with the values of their TXT records.
+    let found = Computer::in_netns(&ns).run(&["discover", "--timeout", "2"], "");
+    assert!(found.ok, "{}{}", found.stdout, found.stderr);
+    for (name, server) in [("Family Photos ", &first), (second_name, &second)] {
+        let line = found.stdout.lines().find(|l| l.starts_with(name) && l.contains(&format!(" {} ", server.port)));
+        let line = line.unwrap_or_else(|| panic!("{name} on {}: {}", server.port, found.stdout));
+        assert!(line.contains("127.0.0.1") && line.contains(env!("CARGO_PKG_VERSION")), "{line}");
+        assert!(line.ends_with(&device_id(&ns, server)), "{line}");
+    }
 
     // A clean shutdown says goodbye: the service is gone at once, not when its TTL runs out.
     let port = first.port;

@@ -4,6 +4,7 @@
 mod auth;
 mod bad_input;
 mod browse;
+mod client;
 mod crash;
 mod discovery;
 mod disk_full;

@@ -90,6 +90,19 @@ pub fn wire(a: &Netns, a_addrs: &[&str], b: &Netns, b_addrs: &[&str]) {
         }
         run(Command::new("ip").args(["-n", &ns.name, "link", "set", end, "up"]));
     }
+    // Like a host waiting for network-online: the IPv6 link-local addresses leave duplicate address
+    // detection first (an mDNS responder started before that sees the interface only on its next
+    // address check, seconds later).
+    for ns in [a, b] {
+        wait_until(
+            Duration::from_secs(10),
+            || {
+                let out = Command::new("ip").args(["-n", &ns.name, "-6", "addr", "show", "tentative"]).output();
+                out.is_ok_and(|o| o.status.success() && o.stdout.is_empty())
+            },
+            "IPv6 duplicate address detection on the wire",
+        );
+    }
 }
 
 /// A private D-Bus "system" bus, so avahi-daemon and its clients meet without touching the

@@ -183,6 +183,10 @@ impl Server {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("server running")
+    }
+
     /// SIGKILL: a crash or power cut as far as the process can tell.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
