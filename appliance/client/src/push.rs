@@ -95,11 +95,12 @@ pub async fn push(api: &BoxApi, transfers: &Transfers, server: &str, opts: &Push
     }
 
     let progress = Progress::new(to_upload.iter().map(|&i| items[i].found.size).sum());
+    let uploader = Uploader { api, transfers, server, opts, progress: &progress };
     let mut stopped = None;
     for &index in &to_upload {
         let item = &mut items[index];
-        let name = item.found.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let outcome = upload_with_retries(api, transfers, server, opts, item, &progress, &name).await;
+        let name = item.name();
+        let outcome = uploader.upload_with_retries(item).await;
         item.entry.detail = None;
         match outcome {
             Ok(Stored::Stored) => {
@@ -177,89 +178,94 @@ async fn known_or_hashed(transfers: &Transfers, server: &str, found: Found) -> R
     Ok(Item { found, key, entry })
 }
 
-/// Tries again after a pause while the failure is the network's or the box's passing trouble;
-/// a resumable upload then continues from what the box has.
-async fn upload_with_retries(
-    api: &BoxApi,
-    transfers: &Transfers,
-    server: &str,
-    opts: &PushOptions,
-    item: &mut Item,
-    progress: &Progress,
-    name: &str,
-) -> Result<Stored> {
-    let mut wait = Duration::from_millis(500);
-    let mut tried = 1;
-    loop {
-        match upload_one(api, transfers, server, opts, item, progress).await {
-            Err(e) if e.is_transient() && tried < opts.attempts.max(1) => {
-                progress.line(&format!("{name}: {e}; trying again in {wait:?}"));
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(30));
-                tried += 1;
-            }
-            other => return other,
-        }
+/// What every upload of one push shares.
+struct Uploader<'a> {
+    api: &'a BoxApi,
+    transfers: &'a Transfers,
+    server: &'a str,
+    opts: &'a PushOptions,
+    progress: &'a Progress,
+}
+
+impl Item {
+    fn name(&self) -> String {
+        self.found.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     }
 }
 
-async fn upload_one(
-    api: &BoxApi,
-    transfers: &Transfers,
-    server: &str,
-    opts: &PushOptions,
-    item: &mut Item,
-    progress: &Progress,
-) -> Result<Stored> {
-    let meta = UploadMeta {
-        workspace: opts.workspace.clone(),
-        file_name: item.found.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        sha256: item.entry.sha256.clone(),
-        title: opts.title.clone(),
-        tags: opts.tags.clone(),
-        device: opts.device.clone(),
-    };
-    if item.found.size < opts.resumable_from {
-        return api.upload(&item.found.path, &meta).await;
+impl Uploader<'_> {
+    /// Tries again after a pause while the failure is the network's or the box's passing trouble;
+    /// a resumable upload then continues from what the box has.
+    async fn upload_with_retries(&self, item: &mut Item) -> Result<Stored> {
+        let mut wait = Duration::from_millis(500);
+        let mut tried = 1;
+        loop {
+            match self.upload_one(item).await {
+                Err(e) if e.is_transient() && tried < self.opts.attempts.max(1) => {
+                    self.progress.line(&format!("{}: {e}; trying again in {wait:?}", item.name()));
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                    tried += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
-    // Resumable: continue the upload this client began before, if the box still has it.
-    let mut resume = None;
-    if let Some(url) = item.entry.upload_url.clone() {
-        if let Some(offset) = api.tus_offset(&url).await? {
-            progress.line(&format!("resuming {} at {offset} of {} bytes", meta.file_name, item.found.size));
-            resume = Some((url, offset));
+    async fn upload_one(&self, item: &mut Item) -> Result<Stored> {
+        let (api, opts, progress) = (self.api, self.opts, self.progress);
+        let meta = UploadMeta {
+            workspace: opts.workspace.clone(),
+            file_name: item.name(),
+            sha256: item.entry.sha256.clone(),
+            title: opts.title.clone(),
+            tags: opts.tags.clone(),
+            device: opts.device.clone(),
+        };
+        if item.found.size < opts.resumable_from {
+            return api.upload(&item.found.path, &meta).await;
         }
-    }
-    let (url, mut offset) = match resume {
-        Some(found) => found,
-        None => {
-            let url = api.tus_create(item.found.size, &meta).await?;
-            item.entry.upload_url = Some(url.clone());
-            transfers.put(server, &item.key, &item.entry)?;
-            (url, 0)
+
+        // Resumable: continue the upload this client began before, if the box still has it.
+        let mut resume = None;
+        if let Some(url) = item.entry.upload_url.clone() {
+            if let Some(offset) = api.tus_offset(&url).await? {
+                progress.line(&format!("resuming {} at {offset} of {} bytes", meta.file_name, item.found.size));
+                resume = Some((url, offset));
+            }
         }
-    };
-    let mut file = tokio::fs::File::open(&item.found.path)
-        .await
-        .map_err(ClientError::io(format!("opening {}", item.found.path.display())))?;
-    loop {
-        file.seek(std::io::SeekFrom::Start(offset))
+        let (url, mut offset) = match resume {
+            Some(found) => found,
+            None => {
+                let url = api.tus_create(item.found.size, &meta).await?;
+                item.entry.upload_url = Some(url.clone());
+                self.transfers.put(self.server, &item.key, &item.entry)?;
+                (url, 0)
+            }
+        };
+        let mut file = tokio::fs::File::open(&item.found.path)
             .await
-            .map_err(ClientError::io(format!("reading {}", item.found.path.display())))?;
-        let want = (item.found.size - offset).min(opts.chunk as u64) as usize;
-        let mut chunk = vec![0u8; want];
-        file.read_exact(&mut chunk).await.map_err(ClientError::io(format!("reading {}", item.found.path.display())))?;
-        let (next, verdict) = api.tus_patch(&url, offset, chunk).await?;
-        progress.sent(&meta.file_name, next.saturating_sub(offset), next, item.found.size);
-        if let Some(verdict) = verdict {
-            return Ok(verdict);
+            .map_err(ClientError::io(format!("opening {}", item.found.path.display())))?;
+        loop {
+            file.seek(std::io::SeekFrom::Start(offset))
+                .await
+                .map_err(ClientError::io(format!("reading {}", item.found.path.display())))?;
+            let want = (item.found.size - offset).min(opts.chunk as u64) as usize;
+            let mut chunk = vec![0u8; want];
+            file.read_exact(&mut chunk)
+                .await
+                .map_err(ClientError::io(format!("reading {}", item.found.path.display())))?;
+            let (next, verdict) = api.tus_patch(&url, offset, chunk).await?;
+            progress.sent(&meta.file_name, next.saturating_sub(offset), next, item.found.size);
+            if let Some(verdict) = verdict {
+                return Ok(verdict);
+            }
+            if next <= offset || next >= item.found.size {
+                return Err(ClientError::Invalid(format!(
+                    "the box acknowledged offset {next} after {offset}; giving up on this try"
+                )));
+            }
+            offset = next;
         }
-        if next <= offset || next >= item.found.size {
-            return Err(ClientError::Invalid(format!(
-                "the box acknowledged offset {next} after {offset}; giving up on this try"
-            )));
-        }
-        offset = next;
     }
 }
