@@ -154,11 +154,9 @@ async fn login(
         rpassword::prompt_password(format!("password for {username} on {}: ", health.name))?
     };
     let session = api.login(&username, &password).await?;
-    let signed_in = BoxApi::new(&server, &api_path)?.with_api_key(api_key.clone()).with_token(Some(session));
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_string();
-    let token = signed_in
-        .create_device_token(&format!("shoebox client on {}", if host.is_empty() { "this computer" } else { &host }))
-        .await?;
+    let signed_in = api.with_token(Some(session));
+    let host = host_name().unwrap_or_else(|| "this computer".into());
+    let token = signed_in.create_device_token(&format!("shoebox client on {host}")).await?;
     // The login token has done its job; the device token is what stays.
     signed_in.logout().await?;
     let path = credentials::default_path()?;
@@ -176,6 +174,12 @@ async fn login(
     )?;
     println!("signed in to {} ({server}) as {username}; device token kept in {}", health.name, path.display());
     Ok(())
+}
+
+/// This computer's name: what the box records as the uploading device and names the token after.
+fn host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?.trim().to_string();
+    (!name.is_empty()).then_some(name)
 }
 
 fn prompt(question: &str) -> anyhow::Result<String> {
@@ -213,12 +217,11 @@ async fn push_folder(
         .with_api_key(creds.api_key.clone())
         .with_ssid(ssid);
     let transfers = Transfers::open(&default_transfers_path()?)?;
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_string());
     let mut opts = PushOptions::new(dir);
     opts.title = title;
     opts.tags = tags.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
     opts.workspace = workspace;
-    opts.device = host.filter(|h| !h.is_empty());
+    opts.device = host_name();
     let report = push(&api, &transfers, &creds.device_id, &opts).await?;
     println!(
         "{} files: {} uploaded, {} already on the box, {} deleted on the box, {} failed, {} not photos or videos \

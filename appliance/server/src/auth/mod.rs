@@ -3,9 +3,7 @@
 
 pub mod limiter;
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -32,12 +30,10 @@ pub struct Caller {
     pub remote: Option<String>,
 }
 
-/// The client's address as the network policy resolved it (behind trusted proxies, the real client).
+/// The client's address as the network policy resolved it (behind trusted proxies, the real client);
+/// None only for requests that came without a socket (in-process callers).
 pub fn remote_addr(parts: &Parts) -> Option<String> {
-    match parts.extensions.get::<crate::policy::ClientAddr>() {
-        Some(addr) => Some(addr.0.to_string()),
-        None => parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ci| ci.0.ip().to_canonical().to_string()),
-    }
+    parts.extensions.get::<crate::policy::ClientAddr>().map(|addr| addr.0.to_string())
 }
 
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -53,8 +53,8 @@ pub async fn set_network_policy(
             })
         })
         .await?;
-    state.set_policy(new);
-    Ok(axum::Json(view(&state).await?))
+    state.set_policy(new.clone());
+    Ok(axum::Json(PolicyView { policy: new, source: "api" }))
 }
 
 /// Forgets the policy set through the API; the configuration file's applies again.
@@ -73,8 +73,8 @@ pub async fn reset_network_policy(State(state): State<AppState>, caller: Caller)
             })
         })
         .await?;
-    state.set_policy(configured);
-    Ok(axum::Json(view(&state).await?))
+    state.set_policy(configured.clone());
+    Ok(axum::Json(PolicyView { policy: configured, source: "config" }))
 }
 
 fn refuse_lockout(caller: &Caller, new: &NetworkPolicy) -> ApiResult<()> {
