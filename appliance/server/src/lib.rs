@@ -5,6 +5,7 @@ pub mod auth;
 mod drain;
 pub mod error;
 pub mod extract;
+mod header_limit;
 pub mod policy;
 pub mod routes;
 pub mod state;

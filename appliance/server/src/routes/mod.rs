@@ -122,7 +122,8 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(from_fn_with_state(state.clone(), require_api_key))
         .layer(from_fn_with_state(state.clone(), crate::policy::enforce_access))
-        // Outermost, so that every refusal (API key, token, role, type, space) reaches the client.
+        .layer(from_fn(crate::header_limit::refuse_oversized_headers))
+        // Outermost, so that every refusal (headers, API key, token, role, type, space) reaches the client.
         .layer(from_fn(crate::drain::answer_after_body))
         .with_state(state)
 }
