@@ -193,14 +193,26 @@ pub fn update_metadata(
     Ok(())
 }
 
-/// Removes the row and remembers its hash; returns the library-relative path of the file to remove.
-pub fn delete_with_tombstone(conn: &Connection, asset: &Asset, workspace: WorkspaceId, by: UserId) -> Result<String> {
+/// Removes the row and remembers its hash; returns every workspace-relative path of the asset's file
+/// (its own first, then its other names in the WebDAV tree), which the caller removes from disk.
+pub fn delete_with_tombstone(
+    conn: &Connection,
+    asset: &Asset,
+    workspace: WorkspaceId,
+    by: Option<UserId>,
+) -> Result<Vec<String>> {
     let sha = hex::decode(&asset.sha256).map_err(|_| CoreError::NotFound("asset"))?;
     conn.execute(
         "INSERT INTO tombstones (workspace_id, sha256, original_name, deleted_at, deleted_by)
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
         params![workspace, sha, asset.original_name, now_utc(), by],
     )?;
+    let mut paths = vec![asset.path.clone()];
+    paths.extend(crate::tree::other_names(conn, asset.id)?);
+    for path in &paths {
+        conn.execute("DELETE FROM dav_files WHERE workspace_id = ?1 AND path = ?2", params![workspace, path])?;
+        conn.execute("DELETE FROM dav_props WHERE workspace_id = ?1 AND path = ?2", params![workspace, path])?;
+    }
     conn.execute("DELETE FROM assets WHERE id = ?1", [asset.id])?;
-    Ok(asset.path.clone())
+    Ok(paths)
 }

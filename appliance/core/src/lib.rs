@@ -14,6 +14,7 @@ pub mod policy;
 pub mod settings;
 pub mod tags;
 pub mod tokens;
+pub mod tree;
 pub mod uploads;
 pub mod workspaces;
 

@@ -2,6 +2,7 @@
 //! into HTTP statuses and stable error codes.
 
 pub mod auth;
+pub mod dav;
 mod drain;
 pub mod error;
 pub mod extract;

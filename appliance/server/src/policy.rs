@@ -69,10 +69,10 @@ pub async fn enforce_access(State(state): State<AppState>, mut request: Request,
     next.run(request).await
 }
 
-/// Middleware of the upload routes: a request that brings bytes (POST, PATCH) must come from an
-/// allowed network and Wi-Fi. Refusals are counted and written to the audit log.
+/// Middleware of the upload routes and WebDAV: a request that brings bytes (POST, PATCH, PUT) must come
+/// from an allowed network and Wi-Fi. Refusals are counted and written to the audit log.
 pub async fn enforce_upload(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !matches!(*request.method(), Method::POST | Method::PATCH) {
+    if !matches!(*request.method(), Method::POST | Method::PATCH | Method::PUT) {
         return next.run(request).await;
     }
     let Some(ClientAddr(addr)) = request.extensions().get::<ClientAddr>().copied() else {

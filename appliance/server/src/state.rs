@@ -27,6 +27,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// The network policy of the configuration file; an admin's change through the API overrides it.
     pub configured_policy: NetworkPolicy,
+    /// WebDAV keeps files that are not media (outside the catalogue) instead of refusing them.
+    pub dav_keep_other_files: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -40,6 +42,7 @@ impl std::fmt::Debug for Settings {
             .field("resumable_expiry", &self.resumable_expiry)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("configured_policy", &self.configured_policy)
+            .field("dav_keep_other_files", &self.dav_keep_other_files)
             .finish()
     }
 }

@@ -24,6 +24,7 @@ pub struct Config {
     pub upload: UploadConfig,
     pub access: AccessConfig,
     pub discovery: DiscoveryConfig,
+    pub webdav: WebdavConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
 }
@@ -80,6 +81,14 @@ pub struct DiscoveryConfig {
     pub backend: shoebox_mdns::Backend,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebdavConfig {
+    /// Keep files that are not photos or videos (sidecars such as .xmp, documents) where WebDAV
+    /// clients put them, outside the catalogue. Off: they are refused with 415.
+    pub keep_other_files: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
@@ -114,6 +123,7 @@ impl Default for Config {
             upload: UploadConfig::default(),
             access: AccessConfig::default(),
             discovery: DiscoveryConfig::default(),
+            webdav: WebdavConfig::default(),
             auth: AuthConfig::default(),
             log: LogConfig::default(),
         }

@@ -43,6 +43,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         resumable_expiry: Duration::from_secs(config.upload.resumable_expiry_secs),
         trusted_proxies: config.server.trusted_proxies.clone(),
         configured_policy: config.network_policy(),
+        dav_keep_other_files: config.webdav.keep_other_files,
     };
     if stored_policy.is_some() {
         tracing::info!("network policy: the one an admin set through the API (it overrides [upload]/[access])");

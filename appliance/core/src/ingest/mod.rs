@@ -43,6 +43,9 @@ pub struct IngestRequest {
     /// Store content the owner deleted before (its tombstone is lifted).
     pub force: bool,
     pub remote_addr: Option<String>,
+    /// Place the file at exactly this workspace-relative path (a WebDAV PUT) instead of where the
+    /// folder template puts it; a path already taken is a conflict.
+    pub at: Option<String>,
 }
 
 impl Library {
@@ -79,6 +82,11 @@ impl Library {
     }
 
     /// Refuses an upload of `incoming` bytes that would leave less than the reserve free.
+    /// Used and total bytes of the library's disk.
+    pub fn disk_usage(&self) -> Result<(u64, u64)> {
+        durable::usage(&self.root).ctx(|| format!("reading the size of {}", self.root.display()))
+    }
+
     pub fn ensure_space(&self, incoming: u64) -> Result<()> {
         let usable = self.usable_bytes()?;
         if incoming > usable {
@@ -89,8 +97,16 @@ impl Library {
 
     /// A new staging file for a streamed upload. `client_name` only refines TIFF-based raw types.
     pub fn stage(&self, client_name: &str) -> Result<StagingWriter> {
-        let path = self.root.join(TMP_DIR).join("ingest").join(format!("{}.part", random_hex(12)?));
-        StagingWriter::create(path, ext_of(client_name))
+        StagingWriter::create(self.new_staging_path()?, ext_of(client_name), true)
+    }
+
+    /// Like `stage`, but keeps bytes that are not media too (WebDAV's other files).
+    pub fn stage_any(&self, client_name: &str) -> Result<StagingWriter> {
+        StagingWriter::create(self.new_staging_path()?, ext_of(client_name), false)
+    }
+
+    fn new_staging_path(&self) -> Result<PathBuf> {
+        Ok(self.root.join(TMP_DIR).join("ingest").join(format!("{}.part", random_hex(12)?)))
     }
 
     /// Commits a staged file into the workspace. The staged file is consumed either way.
@@ -141,7 +157,11 @@ impl Library {
                 filename: &original_name,
                 workspace: &ws.slug,
             };
-            let rel = free_path(tx, ws, &self.workspace_root(ws), template.render(&values))?;
+            let ws_root = self.workspace_root(ws);
+            let rel = match &req.at {
+                Some(at) => crate::tree::claim(tx, ws, &ws_root, at)?,
+                None => free_path(tx, ws, &ws_root, template.render(&values))?,
+            };
             let row = NewRow {
                 staged: &staged,
                 ws,

@@ -60,6 +60,48 @@ impl Staged {
     }
 }
 
+/// A complete, fsynced staged file that is not media (accepted only where other files are kept, as
+/// in WebDAV). Removed on drop unless placed.
+#[derive(Debug)]
+pub struct OtherFile {
+    pub path: PathBuf,
+    pub size: u64,
+    placed: bool,
+}
+
+impl Drop for OtherFile {
+    fn drop(&mut self) {
+        if !self.placed {
+            remove_quietly(&self.path);
+        }
+    }
+}
+
+impl OtherFile {
+    /// Takes charge of a complete, synced temporary file (removed on drop unless placed).
+    pub(crate) fn adopt(path: PathBuf, size: u64) -> Self {
+        OtherFile { path, size, placed: false }
+    }
+
+    pub(crate) fn mark_placed(&mut self) {
+        self.placed = true;
+    }
+}
+
+/// What a permissive staging writer ended with.
+#[derive(Debug)]
+pub enum Finished {
+    Media(Staged),
+    Other(OtherFile),
+}
+
+#[derive(Clone, Copy)]
+enum Sniffed {
+    Pending,
+    Media(MediaType),
+    Other,
+}
+
 /// Streams bytes into a new staging file. Dropping it before `finish` removes the file, so a failed
 /// or abandoned upload leaves nothing behind.
 pub struct StagingWriter {
@@ -68,7 +110,9 @@ pub struct StagingWriter {
     hasher: Sha256,
     size: u64,
     head: Vec<u8>,
-    media: Option<MediaType>,
+    sniffed: Sniffed,
+    /// Refuse non-media as soon as the first bytes show it (the API's uploads); WebDAV keeps others.
+    require_media: bool,
     original_ext: Option<String>,
     /// Bytes before this offset have been handed to the kernel's writeback already.
     writeback_from: u64,
@@ -86,7 +130,7 @@ pub(crate) fn start_writeback(file: &File, from: u64, to: u64) {
 }
 
 impl StagingWriter {
-    pub(crate) fn create(path: PathBuf, original_ext: Option<String>) -> Result<Self> {
+    pub(crate) fn create(path: PathBuf, original_ext: Option<String>, require_media: bool) -> Result<Self> {
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -98,7 +142,8 @@ impl StagingWriter {
             hasher: Sha256::new(),
             size: 0,
             head: Vec::with_capacity(SNIFF_LEN),
-            media: None,
+            sniffed: Sniffed::Pending,
+            require_media,
             original_ext,
             writeback_from: 0,
         })
@@ -111,11 +156,11 @@ impl StagingWriter {
     /// Appends `data`. Fails with `UnsupportedMedia` as soon as the first bytes show the upload is
     /// not media, so a large non-media body is not written to disk.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
-        if self.media.is_none() && self.head.len() < SNIFF_LEN {
+        if matches!(self.sniffed, Sniffed::Pending) {
             let take = (SNIFF_LEN - self.head.len()).min(data.len());
             self.head.extend_from_slice(&data[..take]);
             if self.head.len() >= SNIFF_LEN {
-                self.media = Some(self.sniff()?);
+                self.sniffed = self.sniff()?;
             }
         }
         let file = self.file.as_mut().ok_or(CoreError::NotFound("staging file"))?;
@@ -129,25 +174,41 @@ impl StagingWriter {
         Ok(())
     }
 
-    fn sniff(&self) -> Result<MediaType> {
-        sniff(&self.head, self.original_ext.as_deref()).ok_or(CoreError::UnsupportedMedia)
+    fn sniff(&self) -> Result<Sniffed> {
+        match sniff(&self.head, self.original_ext.as_deref()) {
+            Some(media) => Ok(Sniffed::Media(media)),
+            None if self.require_media => Err(CoreError::UnsupportedMedia),
+            None => Ok(Sniffed::Other),
+        }
     }
 
-    /// Flushes the file to stable storage and hands it over for commit.
-    pub fn finish(mut self) -> Result<Staged> {
-        let media = match self.media {
-            Some(m) => m,
-            None => self.sniff()?,
+    /// Flushes the file to stable storage and hands it over for commit; non-media is an error.
+    pub fn finish(self) -> Result<Staged> {
+        match self.finish_any()? {
+            Finished::Media(staged) => Ok(staged),
+            Finished::Other(_) => Err(CoreError::UnsupportedMedia),
+        }
+    }
+
+    /// Flushes the file to stable storage and says whether it is media.
+    pub fn finish_any(mut self) -> Result<Finished> {
+        let sniffed = match self.sniffed {
+            Sniffed::Pending => self.sniff()?,
+            done => done,
         };
         let file = self.file.take().ok_or(CoreError::NotFound("staging file"))?;
         // sync_data covers the size; the timestamps it skips are not needed to read the file back.
         file.sync_data().ctx(|| format!("syncing {}", self.path.display()))?;
-        Ok(Staged {
-            path: std::mem::take(&mut self.path),
-            sha256: std::mem::take(&mut self.hasher).finalize().into(),
-            size: self.size,
-            media,
-            placed: false,
+        let path = std::mem::take(&mut self.path);
+        Ok(match sniffed {
+            Sniffed::Media(media) => Finished::Media(Staged {
+                path,
+                sha256: std::mem::take(&mut self.hasher).finalize().into(),
+                size: self.size,
+                media,
+                placed: false,
+            }),
+            Sniffed::Other | Sniffed::Pending => Finished::Other(OtherFile { path, size: self.size, placed: false }),
         })
     }
 }

@@ -88,8 +88,9 @@ fn tombstones_refuse_until_forced() -> Result<()> {
     let f = fixture()?;
     let req = named("a.jpg", "2023-07-14T18:30:00");
     let IngestOutcome::Stored(asset) = put(&f, &jpeg("a"), &req)? else { panic!("not stored") };
-    let rel = f.cat.write(|tx| crate::assets::delete_with_tombstone(tx, &asset, f.ws.id, f.user.id))?;
-    f.lib.remove_file(&asset.workspace, &rel)?;
+    let paths = f.cat.write(|tx| crate::assets::delete_with_tombstone(tx, &asset, f.ws.id, Some(f.user.id)))?;
+    assert_eq!(paths, vec![asset.path.clone()]);
+    f.lib.remove_file(&asset.workspace, &paths[0])?;
     assert!(!f.lib.asset_path(&asset).exists());
     assert!(!f.lib.root().join("default/2023").exists(), "empty folders are left behind");
     assert!(matches!(put(&f, &jpeg("a"), &req), Err(CoreError::AssetDeleted)));

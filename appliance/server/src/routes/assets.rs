@@ -181,12 +181,12 @@ pub async fn delete_asset(State(state): State<AppState>, caller: Caller, Path(id
     let (by, actor) = (caller.user.id, caller.actor());
     state
         .blocking(move |cat, lib| {
-            let rel = cat.write(|tx| {
-                let rel = assets::delete_with_tombstone(tx, &asset, ws, by)?;
-                actor.record(tx, "asset.delete", Some(ws), format!("asset:{id}"), Some(rel.clone()))?;
-                Ok(rel)
+            let paths = cat.write(|tx| {
+                let paths = assets::delete_with_tombstone(tx, &asset, ws, Some(by))?;
+                actor.record(tx, "asset.delete", Some(ws), format!("asset:{id}"), Some(paths.join(", ")))?;
+                Ok(paths)
             })?;
-            lib.remove_file(&asset.workspace, &rel)
+            paths.iter().try_for_each(|rel| lib.remove_file(&asset.workspace, rel))
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

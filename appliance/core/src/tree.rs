@@ -1,0 +1,353 @@
+//! A workspace's file tree as WebDAV clients see it: the library folder itself, kept in step with the
+//! catalogue. An asset's file is at its `rel_path`; `dav_files` holds the tree's other names (hard
+//! links to an asset's file, and files that are not media). Every change here updates the disk and
+//! the catalogue together; the disk goes second on removal, so a crash can leave a file nobody lists
+//! (which `doctor` reports) but never a listed file that is gone.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::audit::Actor;
+use crate::catalogue::Catalogue;
+use crate::error::{CoreError, IoContext, Result};
+use crate::ingest::durable;
+use crate::ingest::staging::OtherFile;
+use crate::ingest::{Library, TMP_DIR};
+use crate::model::{AssetId, Workspace, WorkspaceId};
+use crate::{assets, tokens};
+
+/// Longest name of one file or folder, as most Linux file systems allow.
+const MAX_SEGMENT_BYTES: usize = 255;
+const MAX_PATH_BYTES: usize = 1024;
+
+/// Checks a workspace-relative path (`a/b/c.jpg`, no leading slash) before it touches the disk.
+/// Names are taken as the client spelt them (no Unicode normalisation), so a client finds a file
+/// under the very name it stored it with.
+pub fn validate(rel: &str) -> Result<()> {
+    let bad = |reason: &str| Err(CoreError::invalid("path", format!("{rel:?}: {reason}")));
+    if rel.is_empty() {
+        return bad("empty");
+    }
+    if rel.len() > MAX_PATH_BYTES {
+        return bad("longer than 1024 bytes");
+    }
+    for segment in rel.split('/') {
+        match segment {
+            "" => return bad("empty segment"),
+            "." | ".." => return bad("dot segments are not allowed"),
+            _ if segment.len() > MAX_SEGMENT_BYTES => return bad("a name longer than 255 bytes"),
+            _ if segment.chars().any(char::is_control) => return bad("control characters"),
+            _ => {}
+        }
+    }
+    if rel.split('/').next() == Some(TMP_DIR) {
+        return bad("reserved name");
+    }
+    Ok(())
+}
+
+/// Files desktop systems write next to what the user copies: kept so the copy succeeds, never
+/// catalogued as photos.
+pub fn is_os_dropping(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    name.starts_with("._")
+        || matches!(lower.as_str(), ".ds_store" | "thumbs.db" | "ehthumbs.db" | "desktop.ini" | ".localized")
+}
+
+/// What a path in the tree is, as far as the catalogue knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// An asset's file: its own path (`primary`) or another name for it.
+    Asset { id: AssetId, primary: bool },
+    /// A file that is not media, or one the catalogue does not know.
+    Other,
+}
+
+pub fn entry(conn: &Connection, ws: WorkspaceId, rel: &str) -> Result<Entry> {
+    let own: Option<AssetId> = conn
+        .prepare_cached("SELECT id FROM assets WHERE workspace_id = ?1 AND rel_path = ?2")?
+        .query_row(params![ws, rel], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = own {
+        return Ok(Entry::Asset { id, primary: true });
+    }
+    let other: Option<Option<AssetId>> = conn
+        .prepare_cached("SELECT asset_id FROM dav_files WHERE workspace_id = ?1 AND path = ?2")?
+        .query_row(params![ws, rel], |r| r.get(0))
+        .optional()?;
+    Ok(match other.flatten() {
+        Some(id) => Entry::Asset { id, primary: false },
+        None => Entry::Other,
+    })
+}
+
+/// Reserves `rel` for a new asset placed exactly there.
+pub(crate) fn claim(conn: &Connection, ws: &Workspace, ws_root: &Path, rel: &str) -> Result<String> {
+    validate(rel)?;
+    let listed: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM assets WHERE workspace_id = ?1 AND rel_path = ?2)
+             OR EXISTS (SELECT 1 FROM dav_files WHERE workspace_id = ?1 AND path = ?2)",
+        params![ws.id, rel],
+        |r| r.get(0),
+    )?;
+    if listed || ws_root.join(rel).symlink_metadata().is_ok() {
+        return Err(CoreError::Conflict(format!("{rel} already exists")));
+    }
+    Ok(rel.to_string())
+}
+
+/// Every name of an asset besides its own path.
+pub fn other_names(conn: &Connection, asset: AssetId) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT path FROM dav_files WHERE asset_id = ?1 ORDER BY path")?;
+    let names = stmt.query_map([asset], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(names)
+}
+
+/// Forgets the tree's knowledge of `rel` (its other-name row and dead properties).
+fn forget(conn: &Connection, ws: WorkspaceId, rel: &str) -> Result<()> {
+    conn.execute("DELETE FROM dav_files WHERE workspace_id = ?1 AND path = ?2", params![ws, rel])?;
+    conn.execute("DELETE FROM dav_props WHERE workspace_id = ?1 AND path = ?2", params![ws, rel])?;
+    Ok(())
+}
+
+/// What removing one name did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Removed {
+    /// A name went; the content is still stored under another.
+    Name,
+    /// The asset's last name went: it is deleted and its hash remembered (tombstone).
+    Asset(AssetId),
+    /// A file that is not media went.
+    Other,
+}
+
+/// A dead property (RFC 4918 §4): any XML a client stored on a path with PROPPATCH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadProp {
+    pub namespace: String,
+    pub name: String,
+    pub prefix: Option<String>,
+    pub xml: Option<Vec<u8>>,
+}
+
+pub fn props(conn: &Connection, ws: WorkspaceId, rel: &str) -> Result<Vec<DeadProp>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT namespace, name, prefix, xml FROM dav_props WHERE workspace_id = ?1 AND path = ?2
+         ORDER BY namespace, name",
+    )?;
+    let props = stmt
+        .query_map(params![ws, rel], |r| {
+            Ok(DeadProp { namespace: r.get(0)?, name: r.get(1)?, prefix: r.get(2)?, xml: r.get(3)? })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(props)
+}
+
+/// Applies a PROPPATCH: each entry sets (`true`) or removes (`false`) one property, in order, all or
+/// nothing (the caller's transaction).
+pub fn patch_props(conn: &Connection, ws: WorkspaceId, rel: &str, patch: &[(bool, DeadProp)]) -> Result<()> {
+    for (set, prop) in patch {
+        if *set {
+            conn.execute(
+                "INSERT INTO dav_props (workspace_id, path, namespace, name, prefix, xml)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (workspace_id, path, namespace, name) DO UPDATE SET prefix = ?5, xml = ?6",
+                params![ws, rel, prop.namespace, prop.name, prop.prefix, prop.xml],
+            )?;
+        } else {
+            conn.execute(
+                "DELETE FROM dav_props WHERE workspace_id = ?1 AND path = ?2 AND namespace = ?3 AND name = ?4",
+                params![ws, rel, prop.namespace, prop.name],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+impl Library {
+    /// The file or folder `rel` names in the workspace's tree, after checking the name.
+    pub fn tree_path(&self, ws: &Workspace, rel: &str) -> Result<PathBuf> {
+        validate(rel)?;
+        Ok(self.workspace_root(ws).join(rel))
+    }
+
+    /// Gives an asset that is already stored another name: a hard link, so no bytes are copied.
+    pub fn link(&self, cat: &Catalogue, ws: &Workspace, asset: AssetId, rel: &str) -> Result<()> {
+        let target = self.tree_path(ws, rel)?;
+        let source = cat
+            .read(|c| assets::get(c, asset))?
+            .map(|(a, _)| self.workspace_root(ws).join(a.path))
+            .ok_or(CoreError::NotFound("asset"))?;
+        fs::hard_link(&source, &target).ctx(|| format!("linking {} to {}", target.display(), source.display()))?;
+        let recorded =
+            durable::fsync_dir(parent_of(&target)).ctx(|| format!("syncing {}", target.display())).and_then(|()| {
+                cat.write(|tx| {
+                    tx.execute(
+                        "INSERT INTO dav_files (workspace_id, path, asset_id) VALUES (?1, ?2, ?3)",
+                        params![ws.id, rel, asset],
+                    )?;
+                    Ok(())
+                })
+            });
+        if recorded.is_err() {
+            let _ = fs::remove_file(&target);
+        }
+        recorded
+    }
+
+    /// Places a file that is not media at `rel`, outside the catalogue's assets.
+    pub fn place_other(&self, cat: &Catalogue, ws: &Workspace, mut file: OtherFile, rel: &str) -> Result<()> {
+        let target = self.tree_path(ws, rel)?;
+        durable::rename_no_replace(&file.path, &target).ctx(|| format!("placing {}", target.display()))?;
+        file.mark_placed();
+        let recorded =
+            durable::fsync_dir(parent_of(&target)).ctx(|| format!("syncing {}", target.display())).and_then(|()| {
+                cat.write(|tx| {
+                    tx.execute(
+                        "INSERT INTO dav_files (workspace_id, path, asset_id) VALUES (?1, ?2, NULL)",
+                        params![ws.id, rel],
+                    )?;
+                    Ok(())
+                })
+            });
+        if recorded.is_err() {
+            let _ = fs::remove_file(&target);
+        }
+        recorded
+    }
+
+    /// Removes one name from the tree. An asset keeps living under another name if it has one;
+    /// its last name going deletes it as the API's delete does (tombstone, audit entry).
+    pub fn unlink(&self, cat: &Catalogue, ws: &Workspace, rel: &str, actor: &Actor) -> Result<Removed> {
+        let path = self.tree_path(ws, rel)?;
+        if path.symlink_metadata().map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(CoreError::Conflict(format!("{rel} is a folder")));
+        }
+        let removed = cat.write(|tx| {
+            let removed = match entry(tx, ws.id, rel)? {
+                Entry::Asset { primary: false, .. } => Removed::Name,
+                Entry::Asset { id, primary: true } => match other_names(tx, id)?.into_iter().next() {
+                    // The file stays reachable through its other name, which becomes its own path.
+                    Some(next) => {
+                        tx.execute("UPDATE assets SET rel_path = ?1 WHERE id = ?2", params![next, id])?;
+                        tx.execute(
+                            "DELETE FROM dav_files WHERE workspace_id = ?1 AND path = ?2",
+                            params![ws.id, next],
+                        )?;
+                        Removed::Name
+                    }
+                    None => {
+                        let asset = assets::by_id_any_state(tx, id)?.ok_or(CoreError::NotFound("asset"))?;
+                        assets::delete_with_tombstone(tx, &asset, ws.id, actor.user)?;
+                        actor.record(tx, "asset.delete", Some(ws.id), format!("asset:{id}"), Some(rel.to_string()))?;
+                        Removed::Asset(id)
+                    }
+                },
+                Entry::Other => Removed::Other,
+            };
+            forget(tx, ws.id, rel)?;
+            Ok(removed)
+        })?;
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).ctx(|| format!("removing {}", path.display())),
+        }
+        let _ = durable::fsync_dir(parent_of(&path));
+        Ok(removed)
+    }
+
+    /// Renames a file or a whole folder (WebDAV MOVE): the disk's rename and the catalogue's paths,
+    /// never a copy of bytes. Fails if `to` exists.
+    pub fn rename(&self, cat: &Catalogue, ws: &Workspace, from: &str, to: &str) -> Result<()> {
+        let (source, target) = (self.tree_path(ws, from)?, self.tree_path(ws, to)?);
+        if to.starts_with(&format!("{from}/")) {
+            return Err(CoreError::invalid("path", "a folder cannot move into itself"));
+        }
+        durable::rename_no_replace(&source, &target)
+            .ctx(|| format!("renaming {} to {}", source.display(), target.display()))?;
+        let recorded = cat.write(|tx| {
+            let prefix = format!("{from}/");
+            for (table, column) in [("assets", "rel_path"), ("dav_files", "path"), ("dav_props", "path")] {
+                tx.execute(
+                    &format!(
+                        "UPDATE {table} SET {column} = CASE WHEN {column} = ?2 THEN ?3
+                             ELSE ?3 || substr({column}, length(?2) + 1) END
+                         WHERE workspace_id = ?1 AND ({column} = ?2 OR substr({column}, 1, length(?4)) = ?4)"
+                    ),
+                    params![ws.id, from, to, prefix],
+                )?;
+            }
+            Ok(())
+        });
+        match recorded {
+            Ok(()) => {
+                let _ = durable::fsync_dir(parent_of(&target));
+                let _ = durable::fsync_dir(parent_of(&source));
+                Ok(())
+            }
+            Err(e) => {
+                // Put the disk back the way the catalogue still describes it.
+                if let Err(undo) = fs::rename(&target, &source) {
+                    tracing::error!(error = %undo, from, to, "could not undo a rename; doctor will report it");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Copies one file (WebDAV COPY; folders are copied file by file). An asset gets another name
+    /// for the same stored file; other files are copied. Dead properties go along.
+    pub fn copy(&self, cat: &Catalogue, ws: &Workspace, from: &str, to: &str) -> Result<()> {
+        let source = self.tree_path(ws, from)?;
+        match cat.read(|c| entry(c, ws.id, from))? {
+            Entry::Asset { id, .. } => self.link(cat, ws, id, to)?,
+            Entry::Other => {
+                let size = source.metadata().ctx(|| format!("reading {}", source.display()))?.len();
+                self.ensure_space(size)?;
+                let temp = self.root().join(TMP_DIR).join("ingest").join(format!("{}.copy", tokens::random_hex(12)?));
+                let copied = fs::copy(&source, &temp)
+                    .and_then(|_| fs::File::open(&temp)?.sync_all())
+                    .ctx(|| format!("copying {}", source.display()));
+                let file = OtherFile::adopt(temp, size);
+                copied?;
+                self.place_other(cat, ws, file, to)?;
+            }
+        }
+        cat.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO dav_props (workspace_id, path, namespace, name, prefix, xml)
+                 SELECT workspace_id, ?3, namespace, name, prefix, xml FROM dav_props
+                 WHERE workspace_id = ?1 AND path = ?2",
+                params![ws.id, from, to],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Creates one folder; its parent must exist (WebDAV MKCOL).
+    pub fn create_folder(&self, ws: &Workspace, rel: &str) -> Result<()> {
+        let path = self.tree_path(ws, rel)?;
+        if !parent_of(&path).is_dir() {
+            return Err(CoreError::NotFound("parent folder"));
+        }
+        fs::create_dir(&path).ctx(|| format!("creating {}", path.display()))?;
+        let _ = durable::fsync_dir(parent_of(&path));
+        Ok(())
+    }
+
+    /// Removes an empty folder and its dead properties.
+    pub fn remove_folder(&self, cat: &Catalogue, ws: &Workspace, rel: &str) -> Result<()> {
+        let path = self.tree_path(ws, rel)?;
+        fs::remove_dir(&path).ctx(|| format!("removing {}", path.display()))?;
+        let _ = durable::fsync_dir(parent_of(&path));
+        cat.write(|tx| forget(tx, ws.id, rel))
+    }
+}
+
+fn parent_of(path: &Path) -> &Path {
+    path.parent().unwrap_or(path)
+}

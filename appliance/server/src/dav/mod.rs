@@ -1,0 +1,113 @@
+//! WebDAV (RFC 4918, classes 1 and 2) under `/dav/`, so the backup apps people already have can use
+//! the box: `/dav/<workspace>/` is that workspace's library folder. dav-server speaks the protocol;
+//! `fs` maps it onto the library and the catalogue, so every PUT goes through the same ingest as the
+//! API (type check, SHA-256, capture time, events, dedupe, upload policy).
+
+mod auth;
+mod file;
+mod fs;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use dav_server::{DavHandler, DavMethod, DavMethodSet};
+use shoebox_core::model::User;
+
+use crate::state::AppState;
+
+pub use auth::LoginCache;
+
+/// Everything a WebDAV request carries from authentication into the file system.
+#[derive(Clone)]
+pub struct DavCaller {
+    pub user: User,
+    pub remote: Option<String>,
+    /// Why the request failed, when dav-server's statuses cannot say it (415 for a file that is not
+    /// media, 409 for a photo the owner deleted): the response is rewritten with this.
+    explanation: Arc<Mutex<Option<(StatusCode, String)>>>,
+}
+
+impl DavCaller {
+    fn explain(&self, status: StatusCode, message: impl Into<String>) {
+        *self.explanation.lock().unwrap_or_else(|p| p.into_inner()) = Some((status, message.into()));
+    }
+
+    fn explanation(&self) -> Option<(StatusCode, String)> {
+        self.explanation.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn actor(&self) -> shoebox_core::audit::Actor {
+        shoebox_core::audit::Actor { user: Some(self.user.id), remote_addr: self.remote.clone() }
+    }
+}
+
+struct Dav {
+    handler: DavHandler<DavCaller>,
+    logins: LoginCache,
+}
+
+/// The `/dav` routes. PUT obeys the upload network policy like every other way in.
+pub fn router(state: AppState) -> Router<AppState> {
+    // PATCH (SabreDAV partial updates) would rewrite stored originals in place: not offered.
+    let mut methods = DavMethodSet::WEBDAV_RW;
+    methods.remove(DavMethod::Patch);
+    let handler = DavHandler::builder()
+        .strip_prefix("/dav")
+        .filesystem(Box::new(fs::LibraryFs::new(state.clone())))
+        .locksystem(dav_server::memls::MemLs::new())
+        .methods(methods)
+        .build_handler();
+    let dav = Arc::new(Dav { handler, logins: LoginCache::default() });
+    let route = move |State(state): State<AppState>, request: Request| {
+        let dav = dav.clone();
+        async move { serve(state, &dav, request).await }
+    };
+    Router::new()
+        .route("/dav", any(route.clone()))
+        .route("/dav/", any(route.clone()))
+        .route("/dav/{*path}", any(route))
+        .layer(from_fn_with_state(state, crate::policy::enforce_upload))
+}
+
+async fn serve(state: AppState, dav: &Dav, request: Request) -> Response {
+    if let Some(refusal) = refuse_infinite_propfind(&request) {
+        return refusal;
+    }
+    let remote = request.extensions().get::<crate::policy::ClientAddr>().map(|a| a.0.to_string());
+    let user = match auth::authenticate(&state, &dav.logins, request.headers(), remote.clone()).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let caller = DavCaller { user, remote, explanation: Arc::default() };
+    let principal = caller.user.username.clone();
+    let response = dav.handler.handle_guarded(request, principal, caller.clone()).await;
+    match caller.explanation() {
+        Some((status, message)) if response.status().is_client_error() || response.status().is_server_error() => {
+            let mut explained = (status, message).into_response();
+            explained.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+            explained
+        }
+        _ => response.map(Body::new),
+    }
+}
+
+/// RFC 4918 §9.1: a server may refuse `Depth: infinity` on PROPFIND, and says so with 403 and
+/// `propfind-finite-depth`: a whole library in one answer would be a denial of service. (A PROPFIND
+/// without Depth is answered as depth 1, as dav-server does, for clients that leave it out.)
+fn refuse_infinite_propfind(request: &Request) -> Option<Response> {
+    let infinite = request.headers().get("depth").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"infinity"));
+    if request.method().as_str() != "PROPFIND" || !infinite {
+        return None;
+    }
+    let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+                <D:error xmlns:D=\"DAV:\"><D:propfind-finite-depth/></D:error>\n";
+    let mut response = (StatusCode::FORBIDDEN, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"));
+    Some(response)
+}
