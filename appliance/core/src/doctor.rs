@@ -48,6 +48,13 @@ pub fn check(cat: &Catalogue, library: &Library) -> Result<Report> {
             }
             known.insert(rel);
         }
+        // The WebDAV tree's other names: hard links to assets, and files that are not media.
+        let other_names: Vec<String> = cat.read(|c| {
+            let mut stmt = c.prepare("SELECT path FROM dav_files WHERE workspace_id = ?1")?;
+            let rows = stmt.query_map([ws.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })?;
+        known.extend(other_names);
         let mut files = Vec::new();
         if root.is_dir() {
             walk(&root, &root, &mut files)?;

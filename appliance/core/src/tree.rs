@@ -174,6 +174,15 @@ impl Library {
         Ok(self.workspace_root(ws).join(rel))
     }
 
+    /// Creates the workspace's folder if nothing created it yet.
+    pub fn ensure_workspace_root(&self, ws: &Workspace) -> Result<()> {
+        let root = self.workspace_root(ws);
+        if !root.is_dir() {
+            durable::create_dirs(self.root(), &root).ctx(|| format!("creating {}", root.display()))?;
+        }
+        Ok(())
+    }
+
     /// Gives an asset that is already stored another name: a hard link, so no bytes are copied.
     pub fn link(&self, cat: &Catalogue, ws: &Workspace, asset: AssetId, rel: &str) -> Result<()> {
         let target = self.tree_path(ws, rel)?;

@@ -144,14 +144,23 @@ impl LibraryFs {
             }
         }
         let user = caller.user.clone();
-        let found = blocking(&self.state, caller, move |cat, _| {
-            cat.read(|c| {
+        let found = blocking(&self.state, caller, move |cat, lib| {
+            let found = cat.read(|c| {
                 let Some(ws) = workspaces::by_slug(c, &slug)? else { return Ok(None) };
                 Ok(accounts::role_in(c, &user, ws.id)?.map(|role| (ws, role)))
-            })
+            })?;
+            if let Some((ws, _)) = &found {
+                // Its folder appears with the first upload; WebDAV clients expect it from the start.
+                lib.ensure_workspace_root(ws)?;
+            }
+            Ok(found)
         })
         .await?;
-        let (ws, role) = found.ok_or(FsError::NotFound)?;
+        let Some((ws, role)) = found else {
+            // Said outright: for a PUT, dav-server would turn a plain NotFound into 409.
+            caller.explain(StatusCode::NOT_FOUND, "no such workspace");
+            return Err(FsError::NotFound);
+        };
         Ok(Target::InWorkspace { ws, role, rel })
     }
 }
@@ -274,11 +283,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
                         .collect()
                 }
                 Target::InWorkspace { ws, rel, .. } => {
-                    blocking(&self.state, caller, move |_, lib| {
-                        let dir = if rel.is_empty() { lib.workspace_root(&ws) } else { lib.tree_path(&ws, &rel)? };
-                        list_folder(&dir)
-                    })
-                    .await?
+                    blocking(&self.state, caller, move |_, lib| list_folder(&folder_of(lib, &ws, &rel)?)).await?
                 }
             };
             let stream = stream::iter(entries.into_iter().map(|e| Ok(Box::new(e) as Box<dyn DavDirEntry>)));
@@ -291,16 +296,8 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
         async move {
             let meta = match self.target(path, caller).await? {
                 Target::Root => Meta::folder(),
-                Target::InWorkspace { ws, rel, .. } if rel.is_empty() => {
-                    blocking(&self.state, caller, move |_, lib| {
-                        Ok(std::fs::metadata(lib.workspace_root(&ws))
-                            .map(|m| Meta::of(&m))
-                            .unwrap_or_else(|_| Meta::folder()))
-                    })
-                    .await?
-                }
                 Target::InWorkspace { ws, rel, .. } => {
-                    blocking(&self.state, caller, move |_, lib| stat_path(&lib.tree_path(&ws, &rel)?)).await?
+                    blocking(&self.state, caller, move |_, lib| stat_path(&folder_of(lib, &ws, &rel)?)).await?
                 }
             };
             Ok(Box::new(meta) as Box<dyn DavMetaData>)
@@ -311,14 +308,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
     fn create_dir<'a>(&'a self, path: &'a DavPath, caller: &'a DavCaller) -> FsFuture<'a, ()> {
         async move {
             let (ws, rel) = self.target(path, caller).await?.entry(Role::Contributor, caller)?;
-            blocking(&self.state, caller, move |_, lib| {
-                if !lib.workspace_root(&ws).is_dir() {
-                    shoebox_core::ingest::durable::create_dirs(lib.root(), &lib.workspace_root(&ws))
-                        .map_err(|e| CoreError::Io { context: "creating the workspace folder".into(), source: e })?;
-                }
-                lib.create_folder(&ws, &rel)
-            })
-            .await
+            blocking(&self.state, caller, move |_, lib| lib.create_folder(&ws, &rel)).await
         }
         .boxed()
     }
@@ -440,6 +430,15 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
 
 fn to_dead_owned(prop: DavProp) -> DeadProp {
     to_dead(&prop)
+}
+
+/// A path in a workspace; the empty path is the workspace's own folder.
+fn folder_of(lib: &Library, ws: &Workspace, rel: &str) -> Result<std::path::PathBuf, CoreError> {
+    if rel.is_empty() {
+        Ok(lib.workspace_root(ws))
+    } else {
+        lib.tree_path(ws, rel)
+    }
 }
 
 fn list_folder(dir: &std::path::Path) -> Result<Vec<DirEntry>, CoreError> {

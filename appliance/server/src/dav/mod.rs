@@ -76,7 +76,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 async fn serve(state: AppState, dav: &Dav, request: Request) -> Response {
-    if let Some(refusal) = refuse_infinite_propfind(&request) {
+    if let Some(refusal) = refuse_infinite_propfind(&request).or_else(|| refuse_foreign_destination(&request)) {
         return refusal;
     }
     let remote = request.extensions().get::<crate::policy::ClientAddr>().map(|a| a.0.to_string());
@@ -94,6 +94,21 @@ async fn serve(state: AppState, dav: &Dav, request: Request) -> Response {
             explained
         }
         _ => response.map(Body::new),
+    }
+}
+
+/// COPY and MOVE name their target in `Destination`, an absolute URL. One on another host is not
+/// ours to write to (RFC 4918 §9.8.5, 502); dav-server would take only its path.
+fn refuse_foreign_destination(request: &Request) -> Option<Response> {
+    let destination = request.headers().get("destination")?;
+    let Some(uri) = destination.to_str().ok().and_then(|d| d.parse::<axum::http::Uri>().ok()) else {
+        return Some((StatusCode::BAD_REQUEST, "the Destination header is not a URL").into_response());
+    };
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+    match (uri.authority(), host) {
+        (None, _) => None,
+        (Some(authority), Some(host)) if authority.as_str().eq_ignore_ascii_case(host) => None,
+        _ => Some((StatusCode::BAD_GATEWAY, "the Destination is on another server").into_response()),
     }
 }
 

@@ -14,3 +14,4 @@ mod policy;
 mod resumable;
 mod support;
 mod upload;
+mod webdav;

@@ -320,7 +320,11 @@ impl Api {
         body["asset"].clone()
     }
     pub fn asset_count(&self, ws: &str) -> usize {
-        let mut count = 0;
+        self.assets(ws).len()
+    }
+    /// Every asset of a workspace, page by page.
+    pub fn assets(&self, ws: &str) -> Vec<Value> {
+        let mut assets = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let mut path = format!("/api/v1/assets?workspace={ws}&limit=500");
@@ -328,10 +332,10 @@ impl Api {
                 path.push_str(&format!("&cursor={c}"));
             }
             let page = self.get_json(&path);
-            count += page["assets"].as_array().map(Vec::len).unwrap_or(0);
+            assets.extend(page["assets"].as_array().into_iter().flatten().cloned());
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_string()),
-                None => return count,
+                None => return assets,
             }
         }
     }
