@@ -20,6 +20,8 @@ pub use browse::{browse, FoundBox};
 pub const SHOEBOX_SERVICE: &str = "_shoebox._tcp";
 /// The service type browsers and generic tools look for.
 pub const HTTP_SERVICE: &str = "_http._tcp";
+/// The service type WebDAV apps (PhotoSync, file managers) look for.
+pub const WEBDAV_SERVICE: &str = "_webdav._tcp";
 
 #[derive(Debug, thiserror::Error)]
 pub enum MdnsError {
@@ -67,8 +69,9 @@ pub struct Advertisement {
 }
 
 impl Advertisement {
-    /// The services of a Shoebox: the API for apps and the web app for browsers.
-    pub fn shoebox(name: &str, port: u16, device_id: &str, version: &str) -> Advertisement {
+    /// The services of a Shoebox: the API for apps, the web app for browsers, and WebDAV at
+    /// `webdav_path` (the default workspace's tree) for the backup apps people already have.
+    pub fn shoebox(name: &str, port: u16, device_id: &str, version: &str, webdav_path: &str) -> Advertisement {
         let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Advertisement {
             name: name.to_string(),
@@ -79,6 +82,7 @@ impl Advertisement {
                     txt: pairs(&[("api", "/api/v1"), ("id", device_id), ("version", version), ("name", name)]),
                 },
                 Service { service_type: HTTP_SERVICE.into(), txt: pairs(&[("path", "/")]) },
+                Service { service_type: WEBDAV_SERVICE.into(), txt: pairs(&[("path", webdav_path)]) },
             ],
         }
     }

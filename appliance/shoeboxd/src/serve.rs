@@ -57,7 +57,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, version = env!("CARGO_PKG_VERSION"), "shoebox listening");
-    let ad = Advertisement::shoebox(&config.device_name, address.port(), &device_id, env!("CARGO_PKG_VERSION"));
+    let webdav = format!("/dav/{}/", shoebox_core::workspaces::DEFAULT_SLUG);
+    let ad =
+        Advertisement::shoebox(&config.device_name, address.port(), &device_id, env!("CARGO_PKG_VERSION"), &webdav);
     let advertiser = match Advertiser::start(config.discovery.backend, ad).await {
         Ok(advertiser) => advertiser,
         Err(e) => {

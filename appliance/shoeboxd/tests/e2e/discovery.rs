@@ -27,7 +27,7 @@ fn on_port(found: &[Browsed], port: u16) -> Option<&Browsed> {
     found.iter().find(|b| b.port == port)
 }
 
-/// What both backends must do: TXT values, `_http._tcp`, a second box of the same name renamed,
+/// What both backends must do: TXT values, `_http._tcp`, `_webdav._tcp`, a second box of the same name renamed,
 /// and withdrawal on a clean shutdown.
 fn announces_renames_and_withdraws(backend: &str, second_name: &str) {
     let ns = Netns::new();
@@ -48,6 +48,8 @@ fn announces_renames_and_withdraws(backend: &str, second_name: &str) {
     assert_eq!(txt(&me, "id"), Some(device_id(&ns, &first)));
     let web = browse_until(&bus, "_http._tcp", WAIT, |f| on_port(f, first.port).is_some());
     assert_eq!(txt(on_port(&web, first.port).unwrap(), "path").as_deref(), Some("/"));
+    let dav = browse_until(&bus, "_webdav._tcp", WAIT, |f| on_port(f, first.port).is_some());
+    assert_eq!(txt(on_port(&dav, first.port).unwrap(), "path").as_deref(), Some("/dav/default/"));
     assert!(first.log().contains(log_word(backend)), "{}", first.log());
 
     // A second box with the same name is renamed the mDNS way; the first keeps its name.
