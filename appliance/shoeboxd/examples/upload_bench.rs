@@ -1,7 +1,7 @@
 //! The client side of `scripts/bench`: the same HTTP client drives both shoeboxd and the reference
 //! server, so the ratio compares servers, not clients.
 //!
-//!   upload_bench put URL DIR CONCURRENCY            WebDAV PUT of every file in DIR to URL/<name>
+//!   upload_bench put URL DIR CONCURRENCY [USER:PASS] WebDAV PUT of every file in DIR to URL/<name>
 //!   upload_bench multipart URL TOKEN DIR CONCURRENCY  POST /api/v1/assets of every file in DIR
 //!   upload_bench tus URL TOKEN FILE CHUNK_MIB        one resumable upload of FILE
 //!   upload_bench check URL TOKEN N                   POST /api/v1/assets/check with N hashes
@@ -51,11 +51,16 @@ fn main() {
     let bytes = match args.first().map(String::as_str) {
         Some("put") => {
             let (url, dir, n) = (args[1].clone(), &args[2], args[3].parse().unwrap());
+            let login = args.get(4).and_then(|l| l.split_once(':')).map(|(u, p)| (u.to_string(), p.to_string()));
             parallel(files(dir), n, move |client, path| {
                 let body = std::fs::read(path).unwrap();
                 let len = body.len() as u64;
                 let name = path.file_name().unwrap().to_string_lossy();
-                let r = client.put(format!("{url}/{name}")).body(body).send().unwrap();
+                let mut request = client.put(format!("{url}/{name}")).body(body);
+                if let Some((user, password)) = &login {
+                    request = request.basic_auth(user, Some(password));
+                }
+                let r = request.send().unwrap();
                 assert!(r.status().is_success(), "PUT {name}: {}", r.status());
                 len
             })
