@@ -4,6 +4,7 @@
 //! the catalogue together; the disk goes second on removal, so a crash can leave a file nobody lists
 //! (which `doctor` reports) but never a listed file that is gone.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -133,17 +134,33 @@ pub struct DeadProp {
     pub xml: Option<Vec<u8>>,
 }
 
-pub fn props(conn: &Connection, ws: WorkspaceId, rel: &str) -> Result<Vec<DeadProp>> {
+/// The dead properties of everything directly inside `folder` ("" for the workspace's top), by
+/// path: one query for a whole PROPFIND listing instead of one per entry.
+pub fn props_in_folder(conn: &Connection, ws: WorkspaceId, folder: &str) -> Result<HashMap<String, Vec<DeadProp>>> {
+    let prefix = if folder.is_empty() { String::new() } else { format!("{folder}/") };
+    // Paths starting with the prefix: >= prefix and < the prefix with its last byte ('/') raised.
+    let (low, high) = match prefix.strip_suffix('/') {
+        Some(base) => (prefix.clone(), format!("{base}0")),
+        None => (String::new(), String::from("\u{10FFFF}")),
+    };
     let mut stmt = conn.prepare_cached(
-        "SELECT namespace, name, prefix, xml FROM dav_props WHERE workspace_id = ?1 AND path = ?2
-         ORDER BY namespace, name",
+        "SELECT path, namespace, name, prefix, xml FROM dav_props
+         WHERE workspace_id = ?1 AND path >= ?2 AND path < ?3
+           AND instr(substr(path, length(?2) + 1), '/') = 0
+         ORDER BY path, namespace, name",
     )?;
-    let props = stmt
-        .query_map(params![ws, rel], |r| {
-            Ok(DeadProp { namespace: r.get(0)?, name: r.get(1)?, prefix: r.get(2)?, xml: r.get(3)? })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(props)
+    let rows = stmt.query_map(params![ws, low, high], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            DeadProp { namespace: r.get(1)?, name: r.get(2)?, prefix: r.get(3)?, xml: r.get(4)? },
+        ))
+    })?;
+    let mut by_path: HashMap<String, Vec<DeadProp>> = HashMap::new();
+    for row in rows {
+        let (path, prop) = row?;
+        by_path.entry(path).or_default().push(prop);
+    }
+    Ok(by_path)
 }
 
 /// Applies a PROPPATCH: each entry sets (`true`) or removes (`false`) one property, in order, all or
@@ -359,4 +376,50 @@ impl Library {
 
 fn parent_of(path: &Path) -> &Path {
     path.parent().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::template::DEFAULT_TEMPLATE;
+
+    #[test]
+    fn paths_are_checked_before_they_touch_the_disk() {
+        for good in ["a.jpg", "Trip 2023/día 1/IMG_1.JPG", "._a.jpg", "a..b.jpg"] {
+            assert!(validate(good).is_ok(), "{good}");
+        }
+        let long = "x".repeat(256);
+        for bad in ["", "/a", "a//b", "a/./b", "../a", "a/..", "a\u{7}b", long.as_str(), ".shoebox-tmp/x"] {
+            assert!(validate(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn droppings_are_recognised() {
+        for name in ["._IMG_1.jpg", ".DS_Store", "Thumbs.db", "desktop.ini", "Desktop.ini"] {
+            assert!(is_os_dropping(name), "{name}");
+        }
+        assert!(!is_os_dropping("IMG_1.jpg") && !is_os_dropping("_IMG.jpg"));
+    }
+
+    #[test]
+    fn folder_props_are_those_directly_inside() -> Result<()> {
+        let dir = tempfile::tempdir().ctx(|| "tempdir".into())?;
+        let cat = Catalogue::open(&dir.path().join("catalogue.sqlite"))?;
+        let ws = cat.write(|tx| crate::workspaces::ensure_default(tx, DEFAULT_TEMPLATE))?;
+        let prop = |name: &str| DeadProp { namespace: "urn:x".into(), name: name.into(), prefix: None, xml: None };
+        cat.write(|tx| {
+            for path in ["top.jpg", "a", "a/1.jpg", "a/b/2.jpg", "a0.jpg", "ab/3.jpg"] {
+                patch_props(tx, ws.id, path, &[(true, prop("p")), (true, prop("q")), (false, prop("q"))])?;
+            }
+            Ok(())
+        })?;
+        let inside_a = cat.read(|c| props_in_folder(c, ws.id, "a"))?;
+        assert_eq!(inside_a.keys().collect::<Vec<_>>(), vec!["a/1.jpg"]);
+        assert_eq!(inside_a["a/1.jpg"], vec![prop("p")]);
+        let mut top: Vec<String> = cat.read(|c| props_in_folder(c, ws.id, ""))?.into_keys().collect();
+        top.sort();
+        assert_eq!(top, vec!["a", "a0.jpg", "top.jpg"]);
+        Ok(())
+    }
 }

@@ -17,7 +17,7 @@ use shoebox_core::tree::{self, DeadProp};
 use shoebox_core::{accounts, workspaces, Catalogue, CoreError, Library};
 
 use super::file::{ReadFile, Upload};
-use super::DavCaller;
+use super::{DavCaller, FolderProps};
 use crate::state::AppState;
 
 #[derive(Clone)]
@@ -143,6 +143,9 @@ impl LibraryFs {
                 return Err(fs_error(e, caller));
             }
         }
+        if let Some((ws, role)) = caller.resolved(&slug) {
+            return Ok(Target::InWorkspace { ws, role, rel });
+        }
         let user = caller.user.clone();
         let found = blocking(&self.state, caller, move |cat, lib| {
             let found = cat.read(|c| {
@@ -161,6 +164,7 @@ impl LibraryFs {
             caller.explain(StatusCode::NOT_FOUND, "no such workspace");
             return Err(FsError::NotFound);
         };
+        caller.remember(&ws, role);
         Ok(Target::InWorkspace { ws, role, rel })
     }
 }
@@ -373,6 +377,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
         async move {
             let (ws, rel) = self.target(path, caller).await?.entry(Role::Contributor, caller)?;
             let dead: Vec<(bool, DeadProp)> = patch.iter().map(|(set, p)| (*set, to_dead(p))).collect();
+            caller.cache_props(None);
             blocking(&self.state, caller, move |cat, lib| {
                 lib.tree_path(&ws, &rel)?.symlink_metadata().map_err(|_| CoreError::NotFound("file"))?;
                 cat.write(|tx| tree::patch_props(tx, ws.id, &rel, &dead))
@@ -392,8 +397,20 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
         async move {
             match self.target(path, caller).await? {
                 Target::InWorkspace { ws, rel, .. } if !rel.is_empty() => {
-                    let props =
-                        blocking(&self.state, caller, move |cat, _| cat.read(|c| tree::props(c, ws.id, &rel))).await?;
+                    let folder = rel.rsplit_once('/').map(|(folder, _)| folder).unwrap_or("").to_string();
+                    let props = match caller.cached_props(ws.id, &folder, &rel) {
+                        Some(props) => props,
+                        None => {
+                            let (id, f) = (ws.id, folder.clone());
+                            let by_path = blocking(&self.state, caller, move |cat, _| {
+                                cat.read(|c| tree::props_in_folder(c, id, &f))
+                            })
+                            .await?;
+                            let props = by_path.get(&rel).cloned().unwrap_or_default();
+                            caller.cache_props(Some(FolderProps { workspace: ws.id, folder, by_path }));
+                            props
+                        }
+                    };
                     Ok(props.into_iter().map(|p| from_dead(p, do_content)).collect())
                 }
                 _ => Ok(Vec::new()),

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use dav_server::{DavHandler, DavMethod, DavMethodSet};
-use shoebox_core::model::User;
+use shoebox_core::model::{Role, User, Workspace};
 
 use crate::state::AppState;
 
@@ -31,6 +31,18 @@ pub struct DavCaller {
     /// Why the request failed, when dav-server's statuses cannot say it (415 for a file that is not
     /// media, 409 for a photo the owner deleted): the response is rewritten with this.
     explanation: Arc<Mutex<Option<(StatusCode, String)>>>,
+    /// The workspace (and the caller's role in it) this request already resolved: a PROPFIND of a
+    /// folder asks about every entry, and the answer does not change within one request.
+    resolved: Arc<Mutex<Option<(Workspace, Role)>>>,
+    /// Dead properties of the folder a PROPFIND is listing, loaded once for all its entries.
+    folder_props: Arc<Mutex<Option<FolderProps>>>,
+}
+
+/// The dead properties of one folder's entries, by path.
+pub(crate) struct FolderProps {
+    pub workspace: i64,
+    pub folder: String,
+    pub by_path: std::collections::HashMap<String, Vec<shoebox_core::tree::DeadProp>>,
 }
 
 impl DavCaller {
@@ -40,6 +52,25 @@ impl DavCaller {
 
     fn explanation(&self) -> Option<(StatusCode, String)> {
         self.explanation.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn resolved(&self, slug: &str) -> Option<(Workspace, Role)> {
+        let resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        resolved.as_ref().filter(|(ws, _)| ws.slug == slug).cloned()
+    }
+
+    fn remember(&self, ws: &Workspace, role: Role) {
+        *self.resolved.lock().unwrap_or_else(|p| p.into_inner()) = Some((ws.clone(), role));
+    }
+
+    fn cached_props(&self, workspace: i64, folder: &str, rel: &str) -> Option<Vec<shoebox_core::tree::DeadProp>> {
+        let cache = self.folder_props.lock().unwrap_or_else(|p| p.into_inner());
+        let cache = cache.as_ref().filter(|c| c.workspace == workspace && c.folder == folder)?;
+        Some(cache.by_path.get(rel).cloned().unwrap_or_default())
+    }
+
+    fn cache_props(&self, props: Option<FolderProps>) {
+        *self.folder_props.lock().unwrap_or_else(|p| p.into_inner()) = props;
     }
 
     fn actor(&self) -> shoebox_core::audit::Actor {
@@ -62,6 +93,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .filesystem(Box::new(fs::LibraryFs::new(state.clone())))
         .locksystem(dav_server::memls::MemLs::new())
         .methods(methods)
+        // GETs read 256 KiB per trip to the blocking pool rather than dav-server's 16 KiB.
+        .read_buf_size(256 << 10)
         .build_handler();
     let dav = Arc::new(Dav { handler, logins: LoginCache::default() });
     let route = move |State(state): State<AppState>, request: Request| {
@@ -84,7 +117,8 @@ async fn serve(state: AppState, dav: &Dav, request: Request) -> Response {
         Ok(user) => user,
         Err(response) => return response,
     };
-    let caller = DavCaller { user, remote, explanation: Arc::default() };
+    let caller =
+        DavCaller { user, remote, explanation: Arc::default(), resolved: Arc::default(), folder_props: Arc::default() };
     let principal = caller.user.username.clone();
     let response = dav.handler.handle_guarded(request, principal, caller.clone()).await;
     match caller.explanation() {

@@ -104,6 +104,21 @@ fn full_disk_answers_507_and_keeps_the_library() {
     drop(s);
     sender.join().unwrap();
 
+    // The same over WebDAV: announced too large, and unannounced (chunked) filling the disk.
+    let dav = |body: reqwest::blocking::Body| {
+        reqwest::blocking::Client::new()
+            .put(server.url("/dav/default/huge.jpg"))
+            .basic_auth("anna", Some(PASSWORD))
+            .body(body)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let huge = variant(&exif_jpeg("2023:07:14 18:30:00", None), "z".repeat(40 << 20));
+    assert_eq!(dav(reqwest::blocking::Body::from(huge.clone())), 507);
+    assert_eq!(dav(reqwest::blocking::Body::new(std::io::Cursor::new(huge))), 507);
+
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(server.staging_files(), Vec::<String>::new(), "the partial upload is still on the disk");
     for (id, photo) in &kept {
