@@ -210,8 +210,7 @@ pub fn delete_with_tombstone(
     let mut paths = vec![asset.path.clone()];
     paths.extend(crate::tree::other_names(conn, asset.id)?);
     for path in &paths {
-        conn.execute("DELETE FROM dav_files WHERE workspace_id = ?1 AND path = ?2", params![workspace, path])?;
-        conn.execute("DELETE FROM dav_props WHERE workspace_id = ?1 AND path = ?2", params![workspace, path])?;
+        crate::tree::forget(conn, workspace, path)?;
     }
     conn.execute("DELETE FROM assets WHERE id = ?1", [asset.id])?;
     Ok(paths)

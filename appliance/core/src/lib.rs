@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod model;
 pub mod policy;
 pub mod settings;
+pub mod summary;
 pub mod tags;
 pub mod tokens;
 pub mod tree;

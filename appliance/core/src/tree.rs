@@ -44,9 +44,6 @@ pub fn validate(rel: &str) -> Result<()> {
             _ => {}
         }
     }
-    if rel.split('/').next() == Some(TMP_DIR) {
-        return bad("reserved name");
-    }
     Ok(())
 }
 
@@ -108,7 +105,7 @@ pub fn other_names(conn: &Connection, asset: AssetId) -> Result<Vec<String>> {
 }
 
 /// Forgets the tree's knowledge of `rel` (its other-name row and dead properties).
-fn forget(conn: &Connection, ws: WorkspaceId, rel: &str) -> Result<()> {
+pub(crate) fn forget(conn: &Connection, ws: WorkspaceId, rel: &str) -> Result<()> {
     conn.execute("DELETE FROM dav_files WHERE workspace_id = ?1 AND path = ?2", params![ws, rel])?;
     conn.execute("DELETE FROM dav_props WHERE workspace_id = ?1 AND path = ?2", params![ws, rel])?;
     Ok(())
@@ -208,20 +205,7 @@ impl Library {
             .map(|(a, _)| self.workspace_root(ws).join(a.path))
             .ok_or(CoreError::NotFound("asset"))?;
         fs::hard_link(&source, &target).ctx(|| format!("linking {} to {}", target.display(), source.display()))?;
-        let recorded =
-            durable::fsync_dir(parent_of(&target)).ctx(|| format!("syncing {}", target.display())).and_then(|()| {
-                cat.write(|tx| {
-                    tx.execute(
-                        "INSERT INTO dav_files (workspace_id, path, asset_id) VALUES (?1, ?2, ?3)",
-                        params![ws.id, rel, asset],
-                    )?;
-                    Ok(())
-                })
-            });
-        if recorded.is_err() {
-            let _ = fs::remove_file(&target);
-        }
-        recorded
+        record_name(cat, ws, rel, Some(asset), &target)
     }
 
     /// Places a file that is not media at `rel`, outside the catalogue's assets.
@@ -229,20 +213,7 @@ impl Library {
         let target = self.tree_path(ws, rel)?;
         durable::rename_no_replace(&file.path, &target).ctx(|| format!("placing {}", target.display()))?;
         file.mark_placed();
-        let recorded =
-            durable::fsync_dir(parent_of(&target)).ctx(|| format!("syncing {}", target.display())).and_then(|()| {
-                cat.write(|tx| {
-                    tx.execute(
-                        "INSERT INTO dav_files (workspace_id, path, asset_id) VALUES (?1, ?2, NULL)",
-                        params![ws.id, rel],
-                    )?;
-                    Ok(())
-                })
-            });
-        if recorded.is_err() {
-            let _ = fs::remove_file(&target);
-        }
-        recorded
+        record_name(cat, ws, rel, None, &target)
     }
 
     /// Removes one name from the tree. An asset keeps living under another name if it has one;
@@ -317,7 +288,7 @@ impl Library {
             }
             Err(e) => {
                 // Put the disk back the way the catalogue still describes it.
-                if let Err(undo) = fs::rename(&target, &source) {
+                if let Err(undo) = durable::rename_no_replace(&target, &source) {
                     tracing::error!(error = %undo, from, to, "could not undo a rename; doctor will report it");
                 }
                 Err(e)
@@ -374,6 +345,24 @@ impl Library {
     }
 }
 
+/// Makes a file just put at `target` durable and lists it as `rel`; on failure the file goes again.
+fn record_name(cat: &Catalogue, ws: &Workspace, rel: &str, asset: Option<AssetId>, target: &Path) -> Result<()> {
+    let recorded =
+        durable::fsync_dir(parent_of(target)).ctx(|| format!("syncing {}", target.display())).and_then(|()| {
+            cat.write(|tx| {
+                tx.execute(
+                    "INSERT INTO dav_files (workspace_id, path, asset_id) VALUES (?1, ?2, ?3)",
+                    params![ws.id, rel, asset],
+                )?;
+                Ok(())
+            })
+        });
+    if recorded.is_err() {
+        let _ = fs::remove_file(target);
+    }
+    recorded
+}
+
 fn parent_of(path: &Path) -> &Path {
     path.parent().unwrap_or(path)
 }
@@ -389,7 +378,7 @@ mod tests {
             assert!(validate(good).is_ok(), "{good}");
         }
         let long = "x".repeat(256);
-        for bad in ["", "/a", "a//b", "a/./b", "../a", "a/..", "a\u{7}b", long.as_str(), ".shoebox-tmp/x"] {
+        for bad in ["", "/a", "a//b", "a/./b", "../a", "a/..", "a\u{7}b", long.as_str()] {
             assert!(validate(bad).is_err(), "{bad:?}");
         }
     }

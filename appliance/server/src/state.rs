@@ -64,19 +64,65 @@ pub struct Inner {
     pub stats: Stats,
 }
 
-/// Counters for the status API (and, later, MQTT).
+/// Counters for the status API and MQTT, and a signal that something they show changed.
 pub struct Stats {
     pub started: Instant,
     refused_uploads: AtomicU64,
     refused_access: AtomicU64,
+    uploads_in_progress: AtomicU64,
+    changes: tokio::sync::watch::Sender<u64>,
+    /// What the MQTT link is doing, as its publisher last said (None: MQTT is off).
+    mqtt: Mutex<Option<MqttLink>>,
+}
+
+/// The MQTT link's state for the status API.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MqttLink {
+    /// `connecting`, `connected`, `refused` (the broker turned the login down) or `down`.
+    pub state: &'static str,
+    pub error: Option<String>,
+}
+
+/// Counts an upload as in progress until dropped; its end is a change the status shows.
+pub struct UploadInProgress(AppState);
+
+impl Drop for UploadInProgress {
+    fn drop(&mut self) {
+        self.0.stats.uploads_in_progress.fetch_sub(1, Ordering::Relaxed);
+        self.0.stats.changed();
+    }
 }
 
 impl Stats {
     fn new() -> Self {
-        Stats { started: Instant::now(), refused_uploads: AtomicU64::new(0), refused_access: AtomicU64::new(0) }
+        Stats {
+            started: Instant::now(),
+            refused_uploads: AtomicU64::new(0),
+            refused_access: AtomicU64::new(0),
+            uploads_in_progress: AtomicU64::new(0),
+            changes: tokio::sync::watch::Sender::new(0),
+            mqtt: Mutex::new(None),
+        }
+    }
+    /// Something the status shows changed (MQTT publishes it, at most once a second).
+    pub fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+    pub fn uploads_in_progress(&self) -> u64 {
+        self.uploads_in_progress.load(Ordering::Relaxed)
+    }
+    pub fn set_mqtt(&self, link: Option<MqttLink>) {
+        *self.mqtt.lock().unwrap_or_else(|p| p.into_inner()) = link;
+    }
+    pub fn mqtt(&self) -> Option<MqttLink> {
+        self.mqtt.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
     pub fn count_refused_upload(&self) {
         self.refused_uploads.fetch_add(1, Ordering::Relaxed);
+        self.changed();
     }
     pub fn count_refused_access(&self) {
         self.refused_access.fetch_add(1, Ordering::Relaxed);
@@ -135,6 +181,13 @@ impl AppState {
     {
         let (cat, lib) = (self.catalogue.clone(), self.library.clone());
         Ok(tokio::task::spawn_blocking(move || f(&cat, &lib)).await??)
+    }
+
+    /// Counts an upload as in progress for as long as the returned guard lives.
+    pub fn upload_started(&self) -> UploadInProgress {
+        self.stats.uploads_in_progress.fetch_add(1, Ordering::Relaxed);
+        self.stats.changed();
+        UploadInProgress(self.clone())
     }
 
     pub fn policy(&self) -> Arc<NetworkPolicy> {

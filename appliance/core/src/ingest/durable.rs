@@ -54,12 +54,10 @@ pub fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
-/// Used and total bytes of the file system holding `path`.
+/// Total bytes of the file system holding `path`, and the bytes free for an unprivileged writer.
 pub fn usage(path: &Path) -> io::Result<(u64, u64)> {
     let st = rustix::fs::statvfs(path)?;
-    let total = st.f_blocks.saturating_mul(st.f_frsize);
-    let free = st.f_bfree.saturating_mul(st.f_frsize);
-    Ok((total.saturating_sub(free), total))
+    Ok((st.f_blocks.saturating_mul(st.f_frsize), st.f_bavail.saturating_mul(st.f_frsize)))
 }
 
 /// Free bytes for an unprivileged writer on the file system holding `path`.

@@ -82,7 +82,7 @@ impl Library {
     }
 
     /// Refuses an upload of `incoming` bytes that would leave less than the reserve free.
-    /// Used and total bytes of the library's disk.
+    /// Total bytes of the library's disk, and the bytes free on it.
     pub fn disk_usage(&self) -> Result<(u64, u64)> {
         durable::usage(&self.root).ctx(|| format!("reading the size of {}", self.root.display()))
     }

@@ -18,9 +18,9 @@ use shoebox_core::model::{IngestOutcome, Role, Workspace};
 use shoebox_core::tree::{self, Entry};
 use shoebox_core::{CoreError, IngestRequest};
 
-use super::fs::{blocking, fs_error, stat_path, Meta};
+use super::fs::{blocking, fs_error, stat_path, LibraryFs, Meta};
 use super::DavCaller;
-use crate::state::AppState;
+use crate::state::UploadInProgress;
 
 /// A stored file opened for GET. Reads run on the blocking pool, the file moving there and back.
 pub struct ReadFile {
@@ -37,6 +37,8 @@ impl fmt::Debug for ReadFile {
 impl ReadFile {
     pub fn open(path: &Path) -> Result<Self, CoreError> {
         use shoebox_core::error::IoContext;
+        // Not following a link someone made by hand out of the library.
+        super::fs::stat_path(path)?;
         let file = std::fs::File::open(path).ctx(|| format!("opening {}", path.display()))?;
         let meta = file.metadata().ctx(|| format!("reading {}", path.display()))?;
         if meta.is_dir() {
@@ -115,15 +117,18 @@ impl DavFile for ReadFile {
 
 /// A PUT in progress.
 pub struct Upload {
-    state: AppState,
+    fs: LibraryFs,
     caller: DavCaller,
     ws: Workspace,
     rel: String,
     writer: Option<StagingWriter>,
-    /// Whether a file was at the path when the PUT began (then replacing it needs the editor role).
+    /// The length the client announced, if it did; a body of another length is not stored.
+    announced: Option<u64>,
+    /// Whether a file was at the path when the PUT began.
     replaces: bool,
     /// The placed file's metadata, once flushed (for the ETag of the answer).
     placed: Option<Meta>,
+    _in_progress: UploadInProgress,
 }
 
 impl fmt::Debug for Upload {
@@ -132,45 +137,75 @@ impl fmt::Debug for Upload {
     }
 }
 
+/// What was at a PUT's path when it began.
+enum Existing {
+    Nothing,
+    Folder,
+    /// An empty file outside the catalogue: Finder and Windows create one before they send the
+    /// content, so the same PUT filling it is no replacement.
+    Placeholder,
+    File,
+}
+
 impl Upload {
     pub async fn start(
-        state: AppState,
+        fs: LibraryFs,
         caller: DavCaller,
         ws: Workspace,
         rel: String,
         role: Role,
         options: &OpenOptions,
     ) -> FsResult<Self> {
-        let (ws2, rel2, size) = (ws.clone(), rel.clone(), options.size);
-        let (writer, existing) = blocking(&state, &caller, move |_, lib| {
+        let (ws2, rel2) = (ws.clone(), rel.clone());
+        let existing = blocking(&fs.state, &caller, move |cat, lib| {
             let path = lib.tree_path(&ws2, &rel2)?;
             // A PUT into a folder that does not exist is a conflict (RFC 4918 §9.7.1), not a mkdir -p.
             if !path.parent().is_some_and(Path::is_dir) {
                 return Err(CoreError::NotFound("parent folder"));
             }
-            let existing = path.symlink_metadata().ok().map(|m| m.is_dir());
-            if let Some(incoming) = size {
-                lib.ensure_space(incoming)?;
-            }
-            let name = rel2.rsplit('/').next().unwrap_or(&rel2);
-            Ok((lib.stage_any(name)?, existing))
+            Ok(match path.symlink_metadata() {
+                Err(_) => Existing::Nothing,
+                Ok(m) if m.is_dir() => Existing::Folder,
+                Ok(m) if m.len() == 0 && cat.read(|c| tree::entry(c, ws2.id, &rel2))? == Entry::Other => {
+                    Existing::Placeholder
+                }
+                Ok(_) => Existing::File,
+            })
         })
         .await?;
         match existing {
-            Some(true) => {
+            Existing::Folder => {
                 caller.explain(StatusCode::METHOD_NOT_ALLOWED, format!("{rel} is a folder"));
                 return Err(FsError::Forbidden);
             }
-            Some(false) if options.create_new => return Err(FsError::Exists),
-            None if !options.create => return Err(FsError::NotFound),
+            Existing::Placeholder | Existing::File if options.create_new => return Err(FsError::Exists),
+            Existing::Nothing if !options.create => return Err(FsError::NotFound),
+            Existing::File if role < Role::Editor => {
+                caller.explain(StatusCode::FORBIDDEN, format!("{rel} exists; replacing a file needs the editor role"));
+                return Err(FsError::Forbidden);
+            }
             _ => {}
         }
-        let replaces = existing.is_some();
-        if replaces && role < Role::Editor {
-            caller.explain(StatusCode::FORBIDDEN, format!("{rel} exists; replacing a file needs the editor role"));
-            return Err(FsError::Forbidden);
-        }
-        Ok(Upload { state, caller, ws, rel, writer: Some(writer), replaces, placed: None })
+        let (size, name) = (options.size, rel.rsplit('/').next().unwrap_or(&rel).to_string());
+        let writer = blocking(&fs.state, &caller, move |_, lib| {
+            if let Some(incoming) = size {
+                lib.ensure_space(incoming)?;
+            }
+            lib.stage_any(&name)
+        })
+        .await?;
+        let in_progress = fs.state.upload_started();
+        Ok(Upload {
+            fs,
+            caller,
+            ws,
+            rel,
+            writer: Some(writer),
+            announced: options.size,
+            replaces: !matches!(existing, Existing::Nothing),
+            placed: None,
+            _in_progress: in_progress,
+        })
     }
 
     async fn write(&mut self, data: Bytes) -> FsResult<()> {
@@ -188,54 +223,61 @@ impl Upload {
     /// The end of the body: store what came, as the API's uploads would.
     async fn commit(&mut self) -> FsResult<()> {
         let writer = self.writer.take().ok_or(FsError::GeneralFailure)?;
+        if let Some(announced) = self.announced.filter(|n| *n != writer.size()) {
+            // dav-server flushes before it compares lengths; a short body must not be stored.
+            let message = format!("the body was {} bytes, not the {announced} announced", writer.size());
+            return Err(fs_error(CoreError::invalid("body", message), &self.caller));
+        }
         let (ws, rel, replaces) = (self.ws.clone(), self.rel.clone(), self.replaces);
         let (user, actor, remote) = (self.caller.user.clone(), self.caller.actor(), self.caller.remote.clone());
-        let keep_other_files = self.state.settings.dav_keep_other_files;
-        let meta = blocking(&self.state, &self.caller, move |cat, lib| {
-            let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-            let finished = writer.finish_any()?;
-            // Decide everything that could refuse the file before an existing one is replaced.
-            match &finished {
-                Finished::Other(_) if !keep_other_files && !tree::is_os_dropping(&name) => {
-                    return Err(CoreError::UnsupportedMedia);
+        let keep_other_files = self.fs.state.settings.dav_keep_other_files;
+        let meta = self
+            .fs
+            .changing(&self.caller, &self.ws, move |cat, lib| {
+                let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
+                let finished = writer.finish_any()?;
+                // Decide everything that could refuse the file before an existing one is replaced.
+                match &finished {
+                    Finished::Other(file) if file.size > 0 && !keep_other_files && !tree::is_os_dropping(&name) => {
+                        return Err(CoreError::UnsupportedMedia);
+                    }
+                    Finished::Media(staged) if cat.read(|c| assets::is_tombstoned(c, ws.id, &staged.sha256))? => {
+                        return Err(CoreError::AssetDeleted);
+                    }
+                    _ => {}
                 }
-                Finished::Media(staged) if cat.read(|c| assets::is_tombstoned(c, ws.id, &staged.sha256))? => {
-                    return Err(CoreError::AssetDeleted);
+                if replaces {
+                    if let Finished::Media(staged) = &finished {
+                        let current = match cat.read(|c| tree::entry(c, ws.id, &rel))? {
+                            Entry::Asset { id, .. } => cat.read(|c| assets::get(c, id))?.map(|(a, _)| a.sha256),
+                            Entry::Other => None,
+                        };
+                        if current == Some(hex::encode(staged.sha256)) {
+                            // The same bytes again: nothing changes.
+                            return stat_path(&lib.tree_path(&ws, &rel)?);
+                        }
+                    }
+                    lib.unlink(cat, &ws, &rel, &actor)?;
                 }
-                _ => {}
-            }
-            if replaces {
-                if let Finished::Media(staged) = &finished {
-                    let current = match cat.read(|c| tree::entry(c, ws.id, &rel))? {
-                        Entry::Asset { id, .. } => cat.read(|c| assets::get(c, id))?.map(|(a, _)| a.sha256),
-                        Entry::Other => None,
-                    };
-                    if current == Some(hex::encode(staged.sha256)) {
-                        // The same bytes again: nothing changes.
-                        return stat_path(&lib.tree_path(&ws, &rel)?);
+                match finished {
+                    Finished::Other(file) => lib.place_other(cat, &ws, file, &rel)?,
+                    Finished::Media(staged) => {
+                        let request = IngestRequest {
+                            original_name: name,
+                            at: Some(rel.clone()),
+                            remote_addr: remote,
+                            ..Default::default()
+                        };
+                        match lib.commit(cat, staged, &ws, &user, &request)? {
+                            IngestOutcome::Stored(_) => {}
+                            // Stored before under another path: this path becomes another name for it.
+                            IngestOutcome::Exists(asset) => lib.link(cat, &ws, asset.id, &rel)?,
+                        }
                     }
                 }
-                lib.unlink(cat, &ws, &rel, &actor)?;
-            }
-            match finished {
-                Finished::Other(file) => lib.place_other(cat, &ws, file, &rel)?,
-                Finished::Media(staged) => {
-                    let request = IngestRequest {
-                        original_name: name,
-                        at: Some(rel.clone()),
-                        remote_addr: remote,
-                        ..Default::default()
-                    };
-                    match lib.commit(cat, staged, &ws, &user, &request)? {
-                        IngestOutcome::Stored(_) => {}
-                        // Stored before under another path: this path becomes another name for it.
-                        IngestOutcome::Exists(asset) => lib.link(cat, &ws, asset.id, &rel)?,
-                    }
-                }
-            }
-            stat_path(&lib.tree_path(&ws, &rel)?)
-        })
-        .await?;
+                stat_path(&lib.tree_path(&ws, &rel)?)
+            })
+            .await?;
         self.placed = Some(meta);
         Ok(())
     }

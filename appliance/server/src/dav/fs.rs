@@ -2,7 +2,9 @@
 //! `/<workspace>/...` is that workspace's folder. Reads come straight from the disk (like any file
 //! server); every change goes through `shoebox_core::tree`, which keeps the catalogue in step.
 
+use std::collections::HashMap;
 use std::io;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use axum::http::StatusCode;
@@ -22,12 +24,32 @@ use crate::state::AppState;
 
 #[derive(Clone)]
 pub struct LibraryFs {
-    state: AppState,
+    pub(super) state: AppState,
+    /// One lock per workspace for changes to its tree (see `changing`).
+    tree_locks: Arc<Mutex<HashMap<i64, Arc<Mutex<()>>>>>,
 }
 
 impl LibraryFs {
     pub fn new(state: AppState) -> Self {
-        LibraryFs { state }
+        LibraryFs { state, tree_locks: Arc::default() }
+    }
+
+    /// Blocking work that changes a workspace's tree, one change at a time per workspace: a folder
+    /// moved while a PUT places a file in it, or two PUTs to one path, must not interleave.
+    pub(super) async fn changing<T, F>(&self, caller: &DavCaller, ws: &Workspace, f: F) -> FsResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Catalogue, &Library) -> Result<T, CoreError> + Send + 'static,
+    {
+        let lock = {
+            let mut locks = self.tree_locks.lock().unwrap_or_else(|p| p.into_inner());
+            locks.entry(ws.id).or_default().clone()
+        };
+        blocking(&self.state, caller, move |cat, lib| {
+            let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
+            f(cat, lib)
+        })
+        .await
     }
 }
 
@@ -143,8 +165,18 @@ impl LibraryFs {
                 return Err(fs_error(e, caller));
             }
         }
-        if let Some((ws, role)) = caller.resolved(&slug) {
-            return Ok(Target::InWorkspace { ws, role, rel });
+        let (ws, role) = self.membership(slug, caller).await?;
+        Ok(Target::InWorkspace { ws, role, rel })
+    }
+
+    /// The caller's role in the workspace `slug`, if they are a member.
+    pub(super) async fn role_in(&self, slug: &str, caller: &DavCaller) -> Option<Role> {
+        self.membership(slug.to_string(), caller).await.ok().map(|(_, role)| role)
+    }
+
+    async fn membership(&self, slug: String, caller: &DavCaller) -> FsResult<(Workspace, Role)> {
+        if let Some(found) = caller.resolved(&slug) {
+            return Ok(found);
         }
         let user = caller.user.clone();
         let found = blocking(&self.state, caller, move |cat, lib| {
@@ -165,7 +197,7 @@ impl LibraryFs {
             return Err(FsError::NotFound);
         };
         caller.remember(&ws, role);
-        Ok(Target::InWorkspace { ws, role, rel })
+        Ok((ws, role))
     }
 }
 
@@ -262,7 +294,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
                 Target::Root => Role::Viewer,
             };
             let (ws, rel) = target.entry(Role::Contributor, caller)?;
-            let upload = Upload::start(self.state.clone(), caller.clone(), ws, rel, role, &options).await?;
+            let upload = Upload::start(self.clone(), caller.clone(), ws, rel, role, &options).await?;
             Ok(Box::new(upload) as Box<dyn DavFile>)
         }
         .boxed()
@@ -312,7 +344,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
     fn create_dir<'a>(&'a self, path: &'a DavPath, caller: &'a DavCaller) -> FsFuture<'a, ()> {
         async move {
             let (ws, rel) = self.target(path, caller).await?.entry(Role::Contributor, caller)?;
-            blocking(&self.state, caller, move |_, lib| lib.create_folder(&ws, &rel)).await
+            self.changing(caller, &ws.clone(), move |_, lib| lib.create_folder(&ws, &rel)).await
         }
         .boxed()
     }
@@ -320,7 +352,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
     fn remove_dir<'a>(&'a self, path: &'a DavPath, caller: &'a DavCaller) -> FsFuture<'a, ()> {
         async move {
             let (ws, rel) = self.target(path, caller).await?.entry(Role::Editor, caller)?;
-            blocking(&self.state, caller, move |cat, lib| lib.remove_folder(cat, &ws, &rel)).await
+            self.changing(caller, &ws.clone(), move |cat, lib| lib.remove_folder(cat, &ws, &rel)).await
         }
         .boxed()
     }
@@ -329,7 +361,9 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
         async move {
             let (ws, rel) = self.target(path, caller).await?.entry(Role::Editor, caller)?;
             let actor = caller.actor();
-            blocking(&self.state, caller, move |cat, lib| lib.unlink(cat, &ws, &rel, &actor).map(|_| ())).await
+            self.changing(caller, &ws.clone(), move |cat, lib| lib.unlink(cat, &ws, &rel, &actor)).await?;
+            self.state.stats.changed();
+            Ok(())
         }
         .boxed()
     }
@@ -339,10 +373,10 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
             let (ws, from) = self.target(from, caller).await?.entry(Role::Editor, caller)?;
             let (to_ws, to) = self.target(to, caller).await?.entry(Role::Editor, caller)?;
             if ws.id != to_ws.id {
-                caller.explain(StatusCode::BAD_GATEWAY, "files move between workspaces in the web app, not by WebDAV");
-                return Err(FsError::IsRemote);
+                caller.explain(StatusCode::FORBIDDEN, "files move between workspaces in the web app, not by WebDAV");
+                return Err(FsError::Forbidden);
             }
-            blocking(&self.state, caller, move |cat, lib| lib.rename(cat, &ws, &from, &to)).await
+            self.changing(caller, &ws.clone(), move |cat, lib| lib.rename(cat, &ws, &from, &to)).await
         }
         .boxed()
     }
@@ -352,10 +386,10 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
             let (ws, from) = self.target(from, caller).await?.entry(Role::Viewer, caller)?;
             let (to_ws, to) = self.target(to, caller).await?.entry(Role::Contributor, caller)?;
             if ws.id != to_ws.id {
-                caller.explain(StatusCode::BAD_GATEWAY, "files copy between workspaces in the web app, not by WebDAV");
-                return Err(FsError::IsRemote);
+                caller.explain(StatusCode::FORBIDDEN, "files copy between workspaces in the web app, not by WebDAV");
+                return Err(FsError::Forbidden);
             }
-            blocking(&self.state, caller, move |cat, lib| lib.copy(cat, &ws, &from, &to)).await
+            self.changing(caller, &ws.clone(), move |cat, lib| lib.copy(cat, &ws, &from, &to)).await
         }
         .boxed()
     }
@@ -383,7 +417,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
                 cat.write(|tx| tree::patch_props(tx, ws.id, &rel, &dead))
             })
             .await?;
-            Ok(patch.into_iter().map(|(_, p)| (StatusCode::OK, from_dead(to_dead(&p), false))).collect())
+            Ok(patch.into_iter().map(|(_, p)| (StatusCode::OK, DavProp { xml: None, ..p })).collect())
         }
         .boxed()
     }
@@ -425,7 +459,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
             let props = self.get_props(path, true, caller).await?;
             props
                 .into_iter()
-                .map(to_dead_owned)
+                .map(|p| to_dead(&p))
                 .find(|p| p.namespace == wanted.namespace && p.name == wanted.name)
                 .and_then(|p| p.xml)
                 .ok_or(FsError::NotFound)
@@ -436,17 +470,13 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
     fn get_quota<'a>(&'a self, caller: &'a DavCaller) -> FsFuture<'a, (u64, Option<u64>)> {
         async move {
             blocking(&self.state, caller, |_, lib| {
-                let (used, total) = lib.disk_usage()?;
-                Ok((used, Some(total)))
+                let (total, free) = lib.disk_usage()?;
+                Ok((total.saturating_sub(free), Some(total)))
             })
             .await
         }
         .boxed()
     }
-}
-
-fn to_dead_owned(prop: DavProp) -> DeadProp {
-    to_dead(&prop)
 }
 
 /// A path in a workspace; the empty path is the workspace's own folder.

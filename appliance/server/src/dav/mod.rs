@@ -6,6 +6,8 @@
 mod auth;
 mod file;
 mod fs;
+mod guard;
+mod locks;
 
 use std::sync::{Arc, Mutex};
 
@@ -80,6 +82,7 @@ impl DavCaller {
 
 struct Dav {
     handler: DavHandler<DavCaller>,
+    fs: fs::LibraryFs,
     logins: LoginCache,
 }
 
@@ -88,15 +91,16 @@ pub fn router(state: AppState) -> Router<AppState> {
     // PATCH (SabreDAV partial updates) would rewrite stored originals in place: not offered.
     let mut methods = DavMethodSet::WEBDAV_RW;
     methods.remove(DavMethod::Patch);
+    let fs = fs::LibraryFs::new(state.clone());
     let handler = DavHandler::builder()
         .strip_prefix("/dav")
-        .filesystem(Box::new(fs::LibraryFs::new(state.clone())))
-        .locksystem(dav_server::memls::MemLs::new())
+        .filesystem(Box::new(fs.clone()))
+        .locksystem(locks::ExpiringLocks::new())
         .methods(methods)
         // GETs read 256 KiB per trip to the blocking pool rather than dav-server's 16 KiB.
         .read_buf_size(256 << 10)
         .build_handler();
-    let dav = Arc::new(Dav { handler, logins: LoginCache::default() });
+    let dav = Arc::new(Dav { handler, fs, logins: LoginCache::default() });
     let route = move |State(state): State<AppState>, request: Request| {
         let dav = dav.clone();
         async move { serve(state, &dav, request).await }
@@ -109,7 +113,16 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 async fn serve(state: AppState, dav: &Dav, request: Request) -> Response {
-    if let Some(refusal) = refuse_infinite_propfind(&request).or_else(|| refuse_foreign_destination(&request)) {
+    let mut response = answer(state, dav, request).await;
+    // Files are served as stored: a contributor's file must not run as a page of this origin.
+    let headers = response.headers_mut();
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("content-security-policy", HeaderValue::from_static("sandbox"));
+    response
+}
+
+async fn answer(state: AppState, dav: &Dav, request: Request) -> Response {
+    if let Some(refusal) = guard::before_auth(&request) {
         return refusal;
     }
     let remote = request.extensions().get::<crate::policy::ClientAddr>().map(|a| a.0.to_string());
@@ -119,10 +132,15 @@ async fn serve(state: AppState, dav: &Dav, request: Request) -> Response {
     };
     let caller =
         DavCaller { user, remote, explanation: Arc::default(), resolved: Arc::default(), folder_props: Arc::default() };
+    if let Some(refusal) = guard::after_auth(guard::Facts::of(&request), &dav.fs, &caller).await {
+        return refusal;
+    }
     let principal = caller.user.username.clone();
     let response = dav.handler.handle_guarded(request, principal, caller.clone()).await;
     match caller.explanation() {
-        Some((status, message)) if response.status().is_client_error() || response.status().is_server_error() => {
+        // Only the statuses our file system's errors become: dav-server's own answers (412, 423,
+        // multistatus) stand as they are.
+        Some((status, message)) if EXPLAINED.contains(&response.status().as_u16()) => {
             let mut explained = (status, message).into_response();
             explained.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
             explained
@@ -131,32 +149,5 @@ async fn serve(state: AppState, dav: &Dav, request: Request) -> Response {
     }
 }
 
-/// COPY and MOVE name their target in `Destination`, an absolute URL. One on another host is not
-/// ours to write to (RFC 4918 §9.8.5, 502); dav-server would take only its path.
-fn refuse_foreign_destination(request: &Request) -> Option<Response> {
-    let destination = request.headers().get("destination")?;
-    let Some(uri) = destination.to_str().ok().and_then(|d| d.parse::<axum::http::Uri>().ok()) else {
-        return Some((StatusCode::BAD_REQUEST, "the Destination header is not a URL").into_response());
-    };
-    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
-    match (uri.authority(), host) {
-        (None, _) => None,
-        (Some(authority), Some(host)) if authority.as_str().eq_ignore_ascii_case(host) => None,
-        _ => Some((StatusCode::BAD_GATEWAY, "the Destination is on another server").into_response()),
-    }
-}
-
-/// RFC 4918 §9.1: a server may refuse `Depth: infinity` on PROPFIND, and says so with 403 and
-/// `propfind-finite-depth`: a whole library in one answer would be a denial of service. (A PROPFIND
-/// without Depth is answered as depth 1, as dav-server does, for clients that leave it out.)
-fn refuse_infinite_propfind(request: &Request) -> Option<Response> {
-    let infinite = request.headers().get("depth").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"infinity"));
-    if request.method().as_str() != "PROPFIND" || !infinite {
-        return None;
-    }
-    let body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
-                <D:error xmlns:D=\"DAV:\"><D:propfind-finite-depth/></D:error>\n";
-    let mut response = (StatusCode::FORBIDDEN, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"));
-    Some(response)
-}
+/// What dav-server answers for the file-system errors that carry an explanation.
+const EXPLAINED: &[u16] = &[403, 404, 405, 409, 500, 502, 507];

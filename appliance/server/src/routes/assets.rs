@@ -189,5 +189,6 @@ pub async fn delete_asset(State(state): State<AppState>, caller: Caller, Path(id
             paths.iter().try_for_each(|rel| lib.remove_file(&asset.workspace, rel))
         })
         .await?;
+    state.stats.changed();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -334,6 +334,7 @@ pub async fn patch_upload(
     let checksum = parse_checksum(&headers)?;
     let _busy = BusyGuard::take(&state, &id)?;
     let upload = upload_for(&state, &caller, &id).await?;
+    let _in_progress = state.upload_started();
     if upload.outcome.is_some() {
         let mut done = StatusCode::NO_CONTENT.into_response();
         offset_headers(&mut done, &upload, upload.offset);

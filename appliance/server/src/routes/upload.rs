@@ -86,6 +86,7 @@ pub async fn upload_asset(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
     let ws = caller.workspace(&state, ws.slug(), Role::Contributor).await?;
+    let _in_progress = state.upload_started();
     let mut multipart = multipart.map_err(|r| ApiError::bad_request(r.body_text()))?;
     if let Some(length) =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())

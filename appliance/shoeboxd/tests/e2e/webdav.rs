@@ -59,7 +59,9 @@ fn inode(path: &Path) -> u64 {
 fn litmus_passes_every_suite() {
     tool("litmus", "litmus");
     let server = Server::with_config(KEEP_OTHER_FILES);
+    // litmus writes its debug.log and child.log into the working directory.
     let out = Command::new("litmus")
+        .current_dir(server.dir.path())
         .args(["-k", &server.url("/dav/default/"), "admin", PASSWORD])
         .output()
         .expect("run litmus");
@@ -253,6 +255,10 @@ fn credentials_roles_and_workspaces() {
 
     // anna contributes: she may add, not delete, rename or replace.
     assert_eq!(dav_anna.put("/default/mine.jpg", &photo).status(), 201);
+    // Finder and Explorer create an empty file first, then send the content to it.
+    assert_eq!(dav_anna.put("/default/finder.jpg", b"").status(), 201);
+    assert_eq!(dav_anna.put("/default/finder.jpg", &variant(&photo, "finder")).status(), 204);
+    assert_eq!(server.login("admin").asset_count("default"), 2);
     assert_eq!(dav_anna.status("DELETE", "/default/mine.jpg"), 403);
     assert_eq!(dav_anna.relocate("MOVE", "/default/mine.jpg", "/default/other.jpg"), 403);
     assert_eq!(dav_anna.put("/default/mine.jpg", &variant(&photo, "changed")).status(), 403);
@@ -266,8 +272,15 @@ fn credentials_roles_and_workspaces() {
     assert!(demoted.status().is_success());
     assert_eq!(dav_anna.put("/default/more.jpg", &variant(&photo, "more")).status(), 403);
     assert_eq!(dav_anna.status("MKCOL", "/default/Folder/"), 403);
-    assert_eq!(dav_anna.req("GET", "/default/mine.jpg").send().unwrap().status(), 200);
-    assert_eq!(server.login("admin").asset_count("default"), 1);
+    let lock = "<?xml version=\"1.0\"?><D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:exclusive/></D:lockscope>\
+                <D:locktype><D:write/></D:locktype></D:lockinfo>";
+    let r = dav_anna.req("LOCK", "/default/mine.jpg").body(lock).send().unwrap();
+    assert_eq!(r.status(), 403, "a viewer's lock would block everyone's writes");
+    let got = dav_anna.req("GET", "/default/mine.jpg").send().unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(got.headers()["content-security-policy"], "sandbox");
+    assert_eq!(server.login("admin").asset_count("default"), 2);
 }
 
 #[test]
@@ -296,6 +309,25 @@ fn bad_requests_change_nothing() {
         .send()
         .unwrap();
     assert_eq!(foreign.status(), 502);
+
+    // Nothing removes or moves a workspace, or moves a folder onto, into or over itself.
+    assert_eq!(dav.status("DELETE", "/default/"), 403);
+    assert_eq!(dav.status("DELETE", "/"), 403);
+    assert_eq!(dav.relocate("MOVE", "/default/", "/default/Phone/x/"), 403);
+    assert_eq!(dav.relocate("MOVE", "/default/Phone/", "/default/Phone/inner/"), 403);
+    assert_eq!(dav.relocate("MOVE", "/default/Phone/keep.jpg", "/default/Phone/keep.jpg"), 403);
+    assert_eq!(dav.relocate("COPY", "/default/Phone/", "/default/"), 403);
+    assert_eq!(dav.relocate("MOVE", "/default/Phone/keep.jpg", "/default/"), 403);
+    assert_eq!(dav.status("LOCK", "/default/"), 403);
+
+    // A body shorter than announced is not stored (Finder announces with X-Expected-Entity-Length).
+    let short = dav
+        .req("PUT", "/default/Phone/short.jpg")
+        .header("X-Expected-Entity-Length", (photo.len() + 1000).to_string())
+        .body(reqwest::blocking::Body::new(std::io::Cursor::new(variant(&photo, "short"))))
+        .send()
+        .unwrap();
+    assert_eq!(short.status(), 400);
 
     // PROPFIND: no infinity, no huge bodies.
     let (status, body) = dav.propfind("/default/", "infinity");
