@@ -218,7 +218,7 @@ fn describe(e: &ConnectionError) -> LinkState {
             LinkState::Refused("the broker refused the user name or password".into())
         }
         ConnectionError::ConnectionRefused(ConnectReturnCode::NotAuthorized) => {
-            LinkState::Refused("the broker says this client is not authorised".into())
+            LinkState::Refused("the broker refused the login: not authorised (check user name and password)".into())
         }
         other => LinkState::Down(other.to_string()),
     }

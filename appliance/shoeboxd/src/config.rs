@@ -25,6 +25,8 @@ pub struct Config {
     pub access: AccessConfig,
     pub discovery: DiscoveryConfig,
     pub webdav: WebdavConfig,
+    /// No `[mqtt]` section: MQTT stays off.
+    pub mqtt: Option<MqttConfig>,
     pub auth: AuthConfig,
     pub log: LogConfig,
 }
@@ -90,6 +92,28 @@ pub struct WebdavConfig {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// `mqtt://host[:1883]` or `mqtts://host[:8883]`.
+    pub broker: String,
+    pub username: Option<String>,
+    /// The password, read from a file (keep it mode 0600).
+    pub password_file: Option<PathBuf>,
+    /// PEM of the CA that signed the broker's certificate; without it, the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// Default `shoebox-<device id>`.
+    pub client_id: Option<String>,
+    /// Default `shoebox/<device id>`.
+    pub topic_prefix: Option<String>,
+    #[serde(default = "default_discovery_prefix")]
+    pub discovery_prefix: String,
+}
+
+fn default_discovery_prefix() -> String {
+    "homeassistant".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     pub session_ttl_days: u64,
@@ -124,6 +148,7 @@ impl Default for Config {
             access: AccessConfig::default(),
             discovery: DiscoveryConfig::default(),
             webdav: WebdavConfig::default(),
+            mqtt: None,
             auth: AuthConfig::default(),
             log: LogConfig::default(),
         }
@@ -218,6 +243,9 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
     }
     if config.server.api_key.as_ref().is_some_and(|k| k.0.is_empty()) {
         config.server.api_key = None;
+    }
+    if let Some(mqtt) = &config.mqtt {
+        shoebox_mqtt::Broker::parse(&mqtt.broker).map_err(|e| ConfigError::Invalid(format!("mqtt.broker: {e}")))?;
     }
     shoebox_core::ingest::template::FolderTemplate::parse(&config.library.folder_template)
         .map_err(|e| ConfigError::Invalid(format!("library.folder_template: {e}")))?;

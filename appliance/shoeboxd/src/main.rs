@@ -1,6 +1,7 @@
 //! `shoeboxd`, the photo box service: `serve`, `user add`, `doctor`.
 
 mod config;
+mod mqtt;
 mod open;
 mod serve;
 

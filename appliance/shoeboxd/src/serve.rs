@@ -50,7 +50,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let state = AppState::new(opened.catalogue, opened.library, settings, stored_policy, setup_code);
     let sweeper = shoebox_server::spawn_sweeper(state.clone());
-    let app = shoebox_server::router(state);
+    let app = shoebox_server::router(state.clone());
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -67,6 +67,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "mDNS discovery is off for this run");
             Advertiser::Off
         }
+    };
+
+    // MQTT connects in the background: a broker that is down never delays or stops the service.
+    let publisher = match &config.mqtt {
+        Some(mqtt) => Some(crate::mqtt::start(mqtt, &state, &config.device_name, address.port())?),
+        None => None,
     };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -90,6 +96,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     sweeper.abort();
+    if let Some(publisher) = publisher {
+        publisher.stop().await;
+    }
     Ok(())
 }
 

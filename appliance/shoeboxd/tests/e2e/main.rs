@@ -9,6 +9,7 @@ mod crash;
 mod discovery;
 mod disk_full;
 mod isolation;
+mod mqtt;
 mod netns;
 mod policy;
 mod resumable;
