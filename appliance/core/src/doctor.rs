@@ -54,13 +54,19 @@ pub fn check(cat: &Catalogue, library: &Library) -> Result<Report> {
             let rows = stmt.query_map([ws.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
             Ok(rows)
         })?;
-        known.extend(other_names);
         let mut files = Vec::new();
         if root.is_dir() {
             walk(&root, &root, &mut files)?;
         }
-        for rel in files {
-            if !known.contains(&rel) {
+        let on_disk: HashSet<&String> = files.iter().collect();
+        for rel in other_names {
+            if !on_disk.contains(&rel) {
+                report.rows_without_files.push(format!("{}/{rel}", ws.slug));
+            }
+            known.insert(rel);
+        }
+        for rel in &files {
+            if !known.contains(rel) {
                 report.files_without_rows.push(format!("{}/{rel}", ws.slug));
             }
         }
