@@ -2,6 +2,7 @@
 //! and the role checks every handler goes through.
 
 pub mod limiter;
+pub mod password;
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;

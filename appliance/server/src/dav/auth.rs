@@ -15,8 +15,8 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use shoebox_core::model::User;
 use shoebox_core::tokens::{self, TokenKind};
-use shoebox_core::{accounts, audit};
 
+use crate::auth::password::{self, Channel};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -80,65 +80,18 @@ pub async fn authenticate(
         };
     }
 
-    let keys = vec![format!("ip:{}", remote.as_deref().unwrap_or("?")), format!("user:{}", username.to_lowercase())];
-    if let Some(secs) = state.limiter.retry_after(&keys) {
-        let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            format!("too many failed sign-ins; try again in {secs} s"),
-        )
-        .into_response();
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return Err(response);
-    }
-    let name = username.clone();
-    let found = state.db(move |cat| cat.read(|c| accounts::find_login(c, &name))).await.map_err(into_response)?;
     let key = LoginCache::key(&username, &password);
-    if let Some((user, hash)) = &found {
-        if !user.disabled && cache.recall(&key, user, hash) {
-            return Ok(user.clone());
-        }
-    }
-    let checked = tokio::task::spawn_blocking(move || match found {
-        Some((user, hash)) if !user.disabled => accounts::verify_password(&hash, &password).then_some((user, hash)),
-        _ => {
-            // Same work for unknown names, so timing does not tell which names exist.
-            accounts::verify_password(accounts::decoy_hash(), &password);
-            None
-        }
+    let checked = password::check(state, &username, password, remote, Channel::Webdav, |user, hash| {
+        cache.recall(&key, user, hash)
     })
     .await
-    .map_err(|e| into_response(e.into()))?;
+    .map_err(into_response)?;
     match checked {
         Some((user, hash)) => {
-            state.limiter.succeeded(&keys);
             cache.remember(key, &user, hash);
             Ok(user)
         }
-        None => {
-            state.limiter.failed(&keys);
-            let target = Some(format!("username:{username}"));
-            let recorded = state
-                .db(move |cat| {
-                    cat.write(|tx| {
-                        audit::record(
-                            tx,
-                            &audit::Entry {
-                                action: "auth.login_failed",
-                                target,
-                                detail: Some("webdav".into()),
-                                remote_addr: remote,
-                                ..Default::default()
-                            },
-                        )
-                    })
-                })
-                .await;
-            if let Err(e) = recorded {
-                tracing::warn!(code = e.code, "could not write a failed WebDAV sign-in to the audit log");
-            }
-            Err(challenge("wrong user name or password"))
-        }
+        None => Err(challenge("wrong user name or password")),
     }
 }
 

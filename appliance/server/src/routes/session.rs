@@ -11,6 +11,7 @@ use shoebox_core::tokens::{self, TokenKind};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use crate::auth::password::{self, Channel};
 use crate::auth::{Caller, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, RemoteAddr};
@@ -99,7 +100,7 @@ pub async fn setup(
 ) -> ApiResult<Response> {
     let keys = vec![format!("setup:{}", remote.as_deref().unwrap_or("?"))];
     if let Some(secs) = state.limiter.retry_after(&keys) {
-        return Err(too_many(secs));
+        return Err(password::too_many(secs));
     }
     let expected = state.setup_code.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let Some(expected) = expected else {
@@ -140,16 +141,6 @@ pub async fn setup(
     start_session(&state, user, StatusCode::CREATED).await
 }
 
-fn too_many(secs: u64) -> ApiError {
-    let mut e = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
-        format!("too many failed attempts; try again in {secs} s"),
-    );
-    e.retry_after = Some(secs);
-    e
-}
-
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
@@ -157,46 +148,10 @@ pub async fn login(
     RemoteAddr(remote): RemoteAddr,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Response> {
-    let keys = vec![
-        format!("ip:{}", remote.as_deref().unwrap_or("?")),
-        format!("user:{}", req.username.trim().to_lowercase()),
-    ];
-    if let Some(secs) = state.limiter.retry_after(&keys) {
-        return Err(too_many(secs));
-    }
-    let username = req.username.trim().to_string();
-    let found = state.db(move |cat| cat.read(|c| accounts::find_login(c, &username))).await?;
-    let password = req.password;
-    let user = tokio::task::spawn_blocking(move || match found {
-        Some((user, hash)) if !user.disabled => accounts::verify_password(&hash, &password).then_some(user),
-        _ => {
-            // Same work for unknown names, so timing does not tell which names exist.
-            accounts::verify_password(accounts::decoy_hash(), &password);
-            None
-        }
-    })
-    .await?;
-    let Some(user) = user else {
-        state.limiter.failed(&keys);
-        let name = req.username.trim().to_string();
-        state
-            .db(move |cat| {
-                cat.write(|tx| {
-                    audit::record(
-                        tx,
-                        &audit::Entry {
-                            action: "auth.login_failed",
-                            target: Some(format!("username:{name}")),
-                            remote_addr: remote,
-                            ..Default::default()
-                        },
-                    )
-                })
-            })
-            .await?;
+    let checked = password::check(&state, &req.username, req.password, remote, Channel::Api, |_, _| false).await?;
+    let Some((user, _)) = checked else {
         return Err(shoebox_core::CoreError::BadCredentials.into());
     };
-    state.limiter.succeeded(&keys);
     start_session(&state, user, StatusCode::OK).await
 }
 
