@@ -267,6 +267,12 @@ impl Library {
         durable::rename_no_replace(&source, &target)
             .ctx(|| format!("renaming {} to {}", source.display(), target.display()))?;
         let recorded = cat.write(|tx| {
+            // Nothing was at `to`: properties still recorded there or below are leftovers.
+            tx.execute(
+                "DELETE FROM dav_props WHERE workspace_id = ?1
+                 AND (path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')",
+                params![ws.id, to],
+            )?;
             let prefix = format!("{from}/");
             for (table, column) in [("assets", "rel_path"), ("dav_files", "path"), ("dav_props", "path")] {
                 tx.execute(
@@ -326,14 +332,16 @@ impl Library {
     }
 
     /// Creates one folder; its parent must exist (WebDAV MKCOL).
-    pub fn create_folder(&self, ws: &Workspace, rel: &str) -> Result<()> {
+    pub fn create_folder(&self, cat: &Catalogue, ws: &Workspace, rel: &str) -> Result<()> {
         let path = self.tree_path(ws, rel)?;
         if !parent_of(&path).is_dir() {
             return Err(CoreError::NotFound("parent folder"));
         }
         fs::create_dir(&path).ctx(|| format!("creating {}", path.display()))?;
         let _ = durable::fsync_dir(parent_of(&path));
-        Ok(())
+        // A new folder starts bare, even where one of the same name left properties behind (the
+        // API's delete removes folders it empties without knowing of them).
+        cat.write(|tx| forget(tx, ws.id, rel))
     }
 
     /// Removes an empty folder and its dead properties.

@@ -344,7 +344,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
     fn create_dir<'a>(&'a self, path: &'a DavPath, caller: &'a DavCaller) -> FsFuture<'a, ()> {
         async move {
             let (ws, rel) = self.target(path, caller).await?.entry(Role::Contributor, caller)?;
-            self.changing(caller, &ws.clone(), move |_, lib| lib.create_folder(&ws, &rel)).await
+            self.changing(caller, &ws.clone(), move |cat, lib| lib.create_folder(cat, &ws, &rel)).await
         }
         .boxed()
     }

@@ -383,3 +383,26 @@ fn uploads_obey_the_network_policy() {
     assert_eq!(outside.propfind("/default/", "1").0, 207);
     assert_eq!(Dav::new(&server, "admin", PASSWORD).put("/default/x.jpg", &photo).status(), 201);
 }
+
+#[test]
+fn a_folder_made_again_starts_without_old_properties() {
+    let server = Server::start();
+    let dav = Dav::new(&server, "admin", PASSWORD);
+    let api = server.login("admin");
+    let set = "<?xml version=\"1.0\"?><D:propertyupdate xmlns:D=\"DAV:\" xmlns:Z=\"urn:z\">\
+               <D:set><D:prop><Z:colour>red</Z:colour></D:prop></D:set></D:propertyupdate>";
+    let ask = "<?xml version=\"1.0\"?><D:propfind xmlns:D=\"DAV:\" xmlns:Z=\"urn:z\"><D:prop><Z:colour/></D:prop></D:propfind>";
+    let colour = |path: &str| {
+        let r = dav.req("PROPFIND", path).header("Depth", "0").body(ask).send().unwrap();
+        r.text().unwrap().contains(">red<")
+    };
+    assert_eq!(dav.status("MKCOL", "/default/Album/"), 201);
+    assert_eq!(dav.put("/default/Album/a.jpg", &variant(&plain_jpeg(), "bare")).status(), 201);
+    assert!(dav.req("PROPPATCH", "/default/Album/").body(set).send().unwrap().status().is_success());
+    assert!(colour("/default/Album/"));
+    // The API's delete removes the folder it empties; a new folder of that name is a new folder.
+    let id = api.assets("default")[0]["id"].as_i64().unwrap();
+    assert_eq!(api.req(reqwest::Method::DELETE, &format!("/api/v1/assets/{id}")).send().unwrap().status(), 204);
+    assert_eq!(dav.status("MKCOL", "/default/Album/"), 201);
+    assert!(!colour("/default/Album/"));
+}
