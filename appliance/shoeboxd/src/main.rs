@@ -4,6 +4,7 @@ mod config;
 mod mqtt;
 mod open;
 mod serve;
+mod systemd;
 
 use std::io::BufRead;
 use std::net::SocketAddr;

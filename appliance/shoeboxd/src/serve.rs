@@ -75,6 +75,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         None => None,
     };
 
+    let watchdog = crate::systemd::spawn_watchdog(state.clone());
+    if let Some(period) = crate::systemd::watchdog_period() {
+        tracing::info!(?period, "systemd watchdog on");
+    }
+
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
         async move {
@@ -83,10 +88,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         },
     );
     let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+    crate::systemd::ready();
     tokio::select! {
         result = &mut server => result?,
         () = shutdown_signal() => {
             tracing::info!("shutting down");
+            crate::systemd::stopping();
             // Withdraw first, so no client finds a box that is going away.
             advertiser.stop().await;
             let _ = stop_tx.send(true);
@@ -96,6 +103,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     sweeper.abort();
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     if let Some(publisher) = publisher {
         publisher.stop().await;
     }

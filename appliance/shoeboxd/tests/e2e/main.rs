@@ -14,5 +14,6 @@ mod netns;
 mod policy;
 mod resumable;
 mod support;
+mod systemd;
 mod upload;
 mod webdav;
