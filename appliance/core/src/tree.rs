@@ -111,17 +111,6 @@ pub(crate) fn forget(conn: &Connection, ws: WorkspaceId, rel: &str) -> Result<()
     Ok(())
 }
 
-/// What removing one name did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Removed {
-    /// A name went; the content is still stored under another.
-    Name,
-    /// The asset's last name went: it is deleted and its hash remembered (tombstone).
-    Asset(AssetId),
-    /// A file that is not media went.
-    Other,
-}
-
 /// A dead property (RFC 4918 §4): any XML a client stored on a path with PROPPATCH.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadProp {
@@ -218,15 +207,14 @@ impl Library {
 
     /// Removes one name from the tree. An asset keeps living under another name if it has one;
     /// its last name going deletes it as the API's delete does (tombstone, audit entry).
-    pub fn unlink(&self, cat: &Catalogue, ws: &Workspace, rel: &str, actor: &Actor) -> Result<Removed> {
+    pub fn unlink(&self, cat: &Catalogue, ws: &Workspace, rel: &str, actor: &Actor) -> Result<()> {
         let path = self.tree_path(ws, rel)?;
         if path.symlink_metadata().map(|m| m.is_dir()).unwrap_or(false) {
             return Err(CoreError::Conflict(format!("{rel} is a folder")));
         }
-        let removed = cat.write(|tx| {
-            let removed = match entry(tx, ws.id, rel)? {
-                Entry::Asset { primary: false, .. } => Removed::Name,
-                Entry::Asset { id, primary: true } => match other_names(tx, id)?.into_iter().next() {
+        cat.write(|tx| {
+            if let Entry::Asset { id, primary: true } = entry(tx, ws.id, rel)? {
+                match other_names(tx, id)?.into_iter().next() {
                     // The file stays reachable through its other name, which becomes its own path.
                     Some(next) => {
                         tx.execute("UPDATE assets SET rel_path = ?1 WHERE id = ?2", params![next, id])?;
@@ -234,19 +222,16 @@ impl Library {
                             "DELETE FROM dav_files WHERE workspace_id = ?1 AND path = ?2",
                             params![ws.id, next],
                         )?;
-                        Removed::Name
                     }
+                    // Its last name: the asset is deleted as the API's delete does.
                     None => {
                         let asset = assets::by_id_any_state(tx, id)?.ok_or(CoreError::NotFound("asset"))?;
                         assets::delete_with_tombstone(tx, &asset, ws.id, actor.user)?;
                         actor.record(tx, "asset.delete", Some(ws.id), format!("asset:{id}"), Some(rel.to_string()))?;
-                        Removed::Asset(id)
                     }
-                },
-                Entry::Other => Removed::Other,
-            };
-            forget(tx, ws.id, rel)?;
-            Ok(removed)
+                }
+            }
+            forget(tx, ws.id, rel)
         })?;
         match fs::remove_file(&path) {
             Ok(()) => {}
@@ -254,7 +239,7 @@ impl Library {
             Err(e) => return Err(e).ctx(|| format!("removing {}", path.display())),
         }
         let _ = durable::fsync_dir(parent_of(&path));
-        Ok(removed)
+        Ok(())
     }
 
     /// Renames a file or a whole folder (WebDAV MOVE): the disk's rename and the catalogue's paths,

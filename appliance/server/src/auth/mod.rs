@@ -69,8 +69,7 @@ impl FromRequestParts<AppState> for Caller {
                 None => return Err(ApiError::unauthenticated()),
             },
         };
-        let verified = state
-            .db(move |cat| cat.read(|c| tokens::verify(c, &presented)))
+        let verified = verify_token(state, presented)
             .await?
             .filter(|v| matches!(v.kind, TokenKind::Session | TokenKind::Device))
             .ok_or_else(ApiError::unauthenticated)?;
@@ -85,19 +84,28 @@ impl FromRequestParts<AppState> for Caller {
                 ));
             }
         }
-        // Last-used times are for people reading a token list: minute precision is plenty, and it
-        // keeps a busy client from turning every request into a write.
-        let stale = verified.last_used_at.as_deref().is_none_or(|at| {
-            chrono::DateTime::parse_from_rfc3339(at)
-                .map(|t| chrono::Utc::now().signed_duration_since(t).num_seconds() >= 60)
-                .unwrap_or(true)
-        });
-        if stale {
-            let id = verified.token_id.clone();
-            state.db(move |cat| cat.write(|tx| tokens::touch(tx, &id))).await?;
-        }
         Ok(Caller { user: verified.user, token_id: verified.token_id, kind: verified.kind, remote: remote_addr(parts) })
     }
+}
+
+/// Checks a presented token (API bearer, session cookie, or a WebDAV app password) and records its
+/// use. `None` for anything that is not a live token of an enabled user.
+pub async fn verify_token(state: &AppState, presented: String) -> ApiResult<Option<tokens::Verified>> {
+    let Some(verified) = state.db(move |cat| cat.read(|c| tokens::verify(c, &presented))).await? else {
+        return Ok(None);
+    };
+    // Last-used times are for people reading a token list: minute precision is plenty, and it
+    // keeps a busy client from turning every request into a write.
+    let stale = verified.last_used_at.as_deref().is_none_or(|at| {
+        chrono::DateTime::parse_from_rfc3339(at)
+            .map(|t| chrono::Utc::now().signed_duration_since(t).num_seconds() >= 60)
+            .unwrap_or(true)
+    });
+    if stale {
+        let id = verified.token_id.clone();
+        state.db(move |cat| cat.write(|tx| tokens::touch(tx, &id))).await?;
+    }
+    Ok(Some(verified))
 }
 
 /// Middleware: when the server has an API key, every API request but the health check must carry it.

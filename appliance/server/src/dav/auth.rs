@@ -14,10 +14,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use shoebox_core::model::User;
-use shoebox_core::tokens::{self, TokenKind};
+use shoebox_core::tokens::TokenKind;
 
 use crate::auth::password::{self, Channel};
-use crate::error::ApiError;
 use crate::state::AppState;
 
 /// How long a verified password is trusted without running argon2 again.
@@ -72,8 +71,7 @@ pub async fn authenticate(
         return Err(challenge("sign in with your user name and a device token (or your password)"));
     };
     if password.starts_with("sbx_") {
-        let presented = password.clone();
-        let verified = state.db(move |cat| cat.read(|c| tokens::verify(c, &presented))).await.map_err(into_response)?;
+        let verified = crate::auth::verify_token(state, password).await.map_err(IntoResponse::into_response)?;
         return match verified {
             Some(v) if v.kind == TokenKind::Device && v.user.username.eq_ignore_ascii_case(&username) => Ok(v.user),
             _ => Err(challenge("the device token is not valid for this user (revoked, expired or someone else's)")),
@@ -85,7 +83,7 @@ pub async fn authenticate(
         cache.recall(&key, user, hash)
     })
     .await
-    .map_err(into_response)?;
+    .map_err(IntoResponse::into_response)?;
     match checked {
         Some((user, hash)) => {
             cache.remember(key, &user, hash);
@@ -114,8 +112,4 @@ fn challenge(message: &str) -> Response {
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Shoebox\", charset=\"UTF-8\""));
     response
-}
-
-fn into_response(e: ApiError) -> Response {
-    e.into_response()
 }

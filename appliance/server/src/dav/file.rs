@@ -20,6 +20,7 @@ use shoebox_core::{CoreError, IngestRequest};
 
 use super::fs::{blocking, fs_error, stat_path, LibraryFs, Meta};
 use super::DavCaller;
+use crate::routes::upload::WRITE_BATCH;
 use crate::state::UploadInProgress;
 
 /// A stored file opened for GET. Reads run on the blocking pool, the file moving there and back.
@@ -122,6 +123,10 @@ pub struct Upload {
     ws: Workspace,
     rel: String,
     writer: Option<StagingWriter>,
+    /// Chunks received but not yet written: gathered as they came (not copied) and written in one
+    /// trip to the blocking pool per `WRITE_BATCH` bytes, as the API's uploads do.
+    pending: Vec<Bytes>,
+    pending_len: usize,
     /// The length the client announced, if it did; a body of another length is not stored.
     announced: Option<u64>,
     /// Whether a file was at the path when the PUT began.
@@ -201,6 +206,8 @@ impl Upload {
             ws,
             rel,
             writer: Some(writer),
+            pending: Vec::new(),
+            pending_len: 0,
             announced: options.size,
             replaces: !matches!(existing, Existing::Nothing),
             placed: None,
@@ -209,9 +216,26 @@ impl Upload {
     }
 
     async fn write(&mut self, data: Bytes) -> FsResult<()> {
-        let mut writer = self.writer.take().ok_or(FsError::GeneralFailure)?;
+        self.pending_len += data.len();
+        self.pending.push(data);
+        if self.pending_len >= WRITE_BATCH {
+            self.write_pending().await?;
+        }
+        Ok(())
+    }
+
+    async fn write_pending(&mut self) -> FsResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let batch_len = std::mem::take(&mut self.pending_len) as u64;
+        // Space was checked up front when the length was announced; otherwise, batch by batch.
+        let check_space = self.announced.is_none();
+        let (mut writer, lib) = (self.writer.take().ok_or(FsError::GeneralFailure)?, self.fs.state.library.clone());
         let (writer, result) = tokio::task::spawn_blocking(move || {
-            let result = writer.write(&data);
+            let result = if check_space { lib.ensure_space(batch_len) } else { Ok(()) }
+                .and_then(|()| batch.iter().try_for_each(|chunk| writer.write(chunk)));
             (writer, result)
         })
         .await
@@ -222,6 +246,7 @@ impl Upload {
 
     /// The end of the body: store what came, as the API's uploads would.
     async fn commit(&mut self) -> FsResult<()> {
+        self.write_pending().await?;
         let writer = self.writer.take().ok_or(FsError::GeneralFailure)?;
         if let Some(announced) = self.announced.filter(|n| *n != writer.size()) {
             // dav-server flushes before it compares lengths; a short body must not be stored.
@@ -233,7 +258,7 @@ impl Upload {
         let keep_other_files = self.fs.state.settings.dav_keep_other_files;
         let meta = self
             .fs
-            .changing(&self.caller, &self.ws, move |cat, lib| {
+            .changing(&self.caller, self.ws.id, move |cat, lib| {
                 let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
                 let finished = writer.finish_any()?;
                 // Decide everything that could refuse the file before an existing one is replaced.

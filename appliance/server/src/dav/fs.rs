@@ -36,14 +36,14 @@ impl LibraryFs {
 
     /// Blocking work that changes a workspace's tree, one change at a time per workspace: a folder
     /// moved while a PUT places a file in it, or two PUTs to one path, must not interleave.
-    pub(super) async fn changing<T, F>(&self, caller: &DavCaller, ws: &Workspace, f: F) -> FsResult<T>
+    pub(super) async fn changing<T, F>(&self, caller: &DavCaller, workspace: i64, f: F) -> FsResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Catalogue, &Library) -> Result<T, CoreError> + Send + 'static,
     {
         let lock = {
             let mut locks = self.tree_locks.lock().unwrap_or_else(|p| p.into_inner());
-            locks.entry(ws.id).or_default().clone()
+            locks.entry(workspace).or_default().clone()
         };
         blocking(&self.state, caller, move |cat, lib| {
             let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -344,7 +344,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
     fn create_dir<'a>(&'a self, path: &'a DavPath, caller: &'a DavCaller) -> FsFuture<'a, ()> {
         async move {
             let (ws, rel) = self.target(path, caller).await?.entry(Role::Contributor, caller)?;
-            self.changing(caller, &ws.clone(), move |cat, lib| lib.create_folder(cat, &ws, &rel)).await
+            self.changing(caller, ws.id, move |cat, lib| lib.create_folder(cat, &ws, &rel)).await
         }
         .boxed()
     }
@@ -352,7 +352,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
     fn remove_dir<'a>(&'a self, path: &'a DavPath, caller: &'a DavCaller) -> FsFuture<'a, ()> {
         async move {
             let (ws, rel) = self.target(path, caller).await?.entry(Role::Editor, caller)?;
-            self.changing(caller, &ws.clone(), move |cat, lib| lib.remove_folder(cat, &ws, &rel)).await
+            self.changing(caller, ws.id, move |cat, lib| lib.remove_folder(cat, &ws, &rel)).await
         }
         .boxed()
     }
@@ -361,7 +361,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
         async move {
             let (ws, rel) = self.target(path, caller).await?.entry(Role::Editor, caller)?;
             let actor = caller.actor();
-            self.changing(caller, &ws.clone(), move |cat, lib| lib.unlink(cat, &ws, &rel, &actor)).await?;
+            self.changing(caller, ws.id, move |cat, lib| lib.unlink(cat, &ws, &rel, &actor)).await?;
             self.state.stats.changed();
             Ok(())
         }
@@ -376,7 +376,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
                 caller.explain(StatusCode::FORBIDDEN, "files move between workspaces in the web app, not by WebDAV");
                 return Err(FsError::Forbidden);
             }
-            self.changing(caller, &ws.clone(), move |cat, lib| lib.rename(cat, &ws, &from, &to)).await
+            self.changing(caller, ws.id, move |cat, lib| lib.rename(cat, &ws, &from, &to)).await
         }
         .boxed()
     }
@@ -389,7 +389,7 @@ impl GuardedFileSystem<DavCaller> for LibraryFs {
                 caller.explain(StatusCode::FORBIDDEN, "files copy between workspaces in the web app, not by WebDAV");
                 return Err(FsError::Forbidden);
             }
-            self.changing(caller, &ws.clone(), move |cat, lib| lib.copy(cat, &ws, &from, &to)).await
+            self.changing(caller, ws.id, move |cat, lib| lib.copy(cat, &ws, &from, &to)).await
         }
         .boxed()
     }

@@ -240,6 +240,9 @@ fn credentials_roles_and_workspaces() {
     let token = created["token"].as_str().unwrap();
     let with_token = Dav::new(&server, "anna", token);
     assert_eq!(with_token.propfind("/default/", "1").0, 207);
+    let listed = anna.get_json("/api/v1/tokens");
+    let mine = listed.as_array().unwrap().iter().find(|t| t["id"] == created["id"]).unwrap().clone();
+    assert!(mine["last_used_at"].is_string(), "WebDAV use shows in the token list: {mine}");
     assert_eq!(Dav::new(&server, "admin", token).propfind("/default/", "1").0, 401, "someone else's token");
     let id = created["id"].as_str().unwrap();
     assert_eq!(anna.req(Method::DELETE, &format!("/api/v1/tokens/{id}")).send().unwrap().status(), 204);
