@@ -1,6 +1,7 @@
 //! `shoeboxd`, the photo box service: `serve`, `user add`, `doctor`.
 
 mod config;
+mod logging;
 mod mqtt;
 mod open;
 mod serve;
@@ -75,20 +76,6 @@ fn load(common: &Common, listen: Option<SocketAddr>) -> anyhow::Result<Config> {
     Ok(config::load(common.config.as_deref(), &overrides)?)
 }
 
-fn init_logging(level: &str) {
-    use std::io::IsTerminal;
-    // nom-exif reports every tag it reads at INFO; only its errors matter here.
-    let quiet_deps = if level.contains("nom_exif") { String::new() } else { ",nom_exif=error".into() };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(format!("{level}{quiet_deps}")))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -103,14 +90,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { common, listen } => {
             let config = load(&common, listen)?;
-            init_logging(&config.log.level);
+            logging::init(&config.log.level);
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(serve::serve(config))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command: UserCommand::Add { name, password_stdin: _, admin, common } } => {
             let config = load(&common, None)?;
-            init_logging(&config.log.level);
+            logging::init(&config.log.level);
             let mut password = String::new();
             std::io::stdin().lock().read_line(&mut password).context("reading the password from stdin")?;
             let password = password.trim_end_matches(['\r', '\n']);
@@ -120,7 +107,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Doctor { common } => {
             let config = load(&common, None)?;
-            init_logging(&config.log.level);
+            logging::init(&config.log.level);
             let report = open::doctor(&config)?;
             println!("checked {} assets", report.assets_checked);
             for p in &report.rows_without_files {

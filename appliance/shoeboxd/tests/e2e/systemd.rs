@@ -1,6 +1,7 @@
 //! The systemd unit as shipped: it verifies cleanly, scores as hardened, its user is created by
 //! sysusers; and shoeboxd speaks `Type=notify` (ready, watchdog, stopping) over a socket of ours.
 
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -110,4 +111,103 @@ fn tells_systemd_it_is_ready_alive_and_stopping() {
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert!(until(&socket, "STOPPING=1", Duration::from_secs(5)), "no STOPPING=1");
     assert!(child.wait().unwrap().success());
+}
+
+/// One journal entry of the native protocol (systemd.journal-fields(7)): `KEY=value` lines, or for
+/// values with newlines `KEY\n`, a 64-bit little-endian length, the value and `\n`.
+fn journal_fields(mut datagram: &[u8]) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    while let Some(end) = datagram.iter().position(|&b| b == b'\n') {
+        let line = &datagram[..end];
+        if let Some(eq) = line.iter().position(|&b| b == b'=') {
+            fields.push((String::from_utf8_lossy(&line[..eq]).into(), String::from_utf8_lossy(&line[eq + 1..]).into()));
+            datagram = &datagram[end + 1..];
+        } else {
+            let len = u64::from_le_bytes(datagram[end + 1..end + 9].try_into().unwrap()) as usize;
+            let value = &datagram[end + 9..end + 9 + len];
+            fields.push((String::from_utf8_lossy(line).into(), String::from_utf8_lossy(value).into()));
+            datagram = &datagram[end + 9 + len + 1..];
+        }
+    }
+    fields
+}
+
+/// Started by systemd (stderr is the stream named by `JOURNAL_STREAM`), shoeboxd logs natively to
+/// journald: its fields become journal fields. The journal socket is ours, bind-mounted over
+/// `/run/systemd/journal` in a private mount namespace.
+#[test]
+fn logs_to_journald_when_systemd_connected_it() {
+    tool("unshare", "util-linux");
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = dir.path().join("journal");
+    std::fs::create_dir(&journal_dir).unwrap();
+    let socket = UnixDatagram::bind(journal_dir.join("socket")).unwrap();
+    let stderr_path = dir.path().join("stderr");
+    let stderr = std::fs::File::create(&stderr_path).unwrap();
+    let (dev, ino) = (stderr.metadata().unwrap().dev(), stderr.metadata().unwrap().ino());
+    let port = free_port();
+    let script = format!(
+        "mount -t tmpfs none /run && mkdir -p /run/systemd/journal && mount --bind '{}' /run/systemd/journal && exec \"$@\"",
+        journal_dir.display()
+    );
+    let mut child = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script, "sh", BIN, "serve", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("SHOEBOX_DISCOVERY__BACKEND", "off")
+        .env("JOURNAL_STREAM", format!("{dev}:{ino}"))
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = vec![0u8; 65536];
+    let mut listening = None;
+    while listening.is_none() && Instant::now() < deadline {
+        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        if let Ok(n) = socket.recv(&mut buf) {
+            let fields = journal_fields(&buf[..n]);
+            if fields.iter().any(|(k, v)| k == "MESSAGE" && v == "shoebox listening") {
+                listening = Some(fields);
+            }
+        }
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&stderr_path).unwrap();
+    let fields = listening.unwrap_or_else(|| panic!("no journal entry 'shoebox listening'; stderr:\n{text}"));
+    let field = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    assert_eq!(field("SYSLOG_IDENTIFIER"), Some("shoeboxd"));
+    assert_eq!(field("PRIORITY"), Some("6"), "INFO is syslog's info");
+    assert_eq!(field("F_ADDRESS"), Some(format!("127.0.0.1:{port}").as_str()));
+    // Nothing was written twice as text.
+    assert!(!text.contains("shoebox listening"), "logged to stderr as well:\n{text}");
+}
+
+/// Run by hand, the same binary logs text to stderr, even with a `JOURNAL_STREAM` inherited from a
+/// parent whose stderr was the journal (ours is a file).
+#[test]
+fn logs_to_stderr_outside_systemd() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr_path = dir.path().join("stderr");
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("SHOEBOX_DISCOVERY__BACKEND", "off")
+        .env("JOURNAL_STREAM", "8:12345")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&stderr_path).unwrap().contains("shoebox listening") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&stderr_path).unwrap();
+    assert!(text.contains("shoebox listening"), "{text}");
 }
