@@ -1,6 +1,12 @@
 # Sourced by scripts/test and scripts/bench: make sure the Debian packages a step needs are
 # installed, installing them when we are root, or say exactly what to install.
 # Usage: need_tools "tool:package" ...
+
+# An index that fails to download (a mirror mid-sync) must not stop an install that does not need it.
+apt_update() {
+    apt-get update -qq || echo "some package indexes did not update; installing from the rest" >&2
+}
+
 need_tools() {
     local missing_pkgs=() missing_tools=() pair tool pkg
     for pair in "$@"; do
@@ -14,10 +20,28 @@ need_tools() {
     [ ${#missing_pkgs[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "installing ${missing_pkgs[*]} (for ${missing_tools[*]})" >&2
-        apt-get update -qq
+        apt_update
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >/dev/null
     else
         echo "missing ${missing_tools[*]}: install the Debian packages: ${missing_pkgs[*]}" >&2
+        return 1
+    fi
+}
+
+# For packages whose files are not one tool on PATH (libraries, a second rustc): by package name.
+# Usage: need_packages package ...
+need_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing ${missing[*]}" >&2
+        apt_update
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "missing Debian packages: ${missing[*]}" >&2
         return 1
     fi
 }
