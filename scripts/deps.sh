@@ -45,3 +45,13 @@ need_packages() {
         return 1
     fi
 }
+
+# A tool published as a crate, built once into ~/.cargo/bin.
+# Usage: need_crate_tool tool crate@version [cargo install options]
+need_crate_tool() {
+    local tool=$1 crate=$2
+    shift 2
+    command -v "$tool" >/dev/null 2>&1 && return 0
+    echo "installing $crate (for $tool) with cargo install" >&2
+    cargo install --locked --quiet "$crate" "$@"
+}

@@ -1,0 +1,129 @@
+//! The content hashes providers keep, and computing ours the same way to compare. Each provider's
+//! module says which kinds it gives ([`crate::Capabilities::hashes`]).
+
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HashKind {
+    /// Hex MD5 of the content (Drive's md5Checksum).
+    Md5,
+    /// Hex SHA-256 of the content (Drive's sha256Checksum).
+    Sha256,
+    /// S3's ETag: the hex MD5 of a single PUT, or for a multipart upload the hex MD5 of the parts'
+    /// binary MD5s followed by `-<parts>`. Unquoted.
+    S3Etag,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteHash {
+    pub kind: HashKind,
+    pub value: String,
+}
+
+impl RemoteHash {
+    pub fn s3_etag(raw: &str) -> Self {
+        RemoteHash { kind: HashKind::S3Etag, value: raw.trim().trim_matches('"').to_ascii_lowercase() }
+    }
+
+    /// An ETag that is an MD5 of the content we can recompute: single-part or multipart. (With
+    /// SSE-KMS or SSE-C, S3's ETag is neither, and is not checked.)
+    pub fn s3_etag_is_checkable(&self) -> bool {
+        let (md5, parts) = match self.value.split_once('-') {
+            Some((md5, parts)) => (md5, parts.parse::<u32>().ok()),
+            None => (self.value.as_str(), Some(1)),
+        };
+        md5.len() == 32 && md5.bytes().all(|b| b.is_ascii_hexdigit()) && parts.is_some()
+    }
+}
+
+/// S3's ETag of content sent in parts of `part_size` (or in one PUT when `part_size` is None),
+/// computed in one pass as the bytes go by.
+pub struct S3EtagHasher {
+    part_size: Option<u64>,
+    whole: Md5,
+    part: Md5,
+    in_part: u64,
+    part_md5s: Vec<u8>,
+    parts: u32,
+}
+
+impl S3EtagHasher {
+    pub fn new(part_size: Option<u64>) -> Self {
+        S3EtagHasher { part_size, whole: Md5::new(), part: Md5::new(), in_part: 0, part_md5s: Vec::new(), parts: 0 }
+    }
+
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        let Some(part_size) = self.part_size else {
+            self.whole.update(bytes);
+            return;
+        };
+        while !bytes.is_empty() {
+            let room = usize::try_from(part_size - self.in_part).unwrap_or(usize::MAX);
+            let (now, rest) = bytes.split_at(room.min(bytes.len()));
+            self.part.update(now);
+            self.in_part += now.len() as u64;
+            if self.in_part == part_size {
+                self.close_part();
+            }
+            bytes = rest;
+        }
+    }
+
+    fn close_part(&mut self) {
+        let md5 = std::mem::replace(&mut self.part, Md5::new()).finalize();
+        self.part_md5s.extend_from_slice(&md5);
+        self.parts += 1;
+        self.in_part = 0;
+    }
+
+    pub fn finish(mut self) -> RemoteHash {
+        let value = match self.part_size {
+            None => hex::encode(self.whole.finalize()),
+            Some(_) => {
+                if self.in_part > 0 || self.parts == 0 {
+                    self.close_part();
+                }
+                format!("{}-{}", hex::encode(Md5::digest(&self.part_md5s)), self.parts)
+            }
+        };
+        RemoteHash { kind: HashKind::S3Etag, value }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_part_etag_is_the_md5() {
+        let mut h = S3EtagHasher::new(None);
+        h.update(b"hello ");
+        h.update(b"world");
+        assert_eq!(h.finish().value, "5eb63bbbe01eeed093cb22bb8f5acdc3");
+    }
+
+    #[test]
+    fn multipart_etag_is_the_md5_of_part_md5s() {
+        // Two parts of 3 bytes and one of 2: "abc", "def", "gh".
+        let mut h = S3EtagHasher::new(Some(3));
+        h.update(b"ab");
+        h.update(b"cdefg");
+        h.update(b"h");
+        let mut md5s = Vec::new();
+        for part in [&b"abc"[..], b"def", b"gh"] {
+            md5s.extend_from_slice(&Md5::digest(part));
+        }
+        assert_eq!(h.finish().value, format!("{}-3", hex::encode(Md5::digest(&md5s))));
+    }
+
+    #[test]
+    fn etags_read_from_headers() {
+        let quoted = RemoteHash::s3_etag("\"5EB63BBBE01EEED093CB22BB8F5ACDC3\"");
+        assert_eq!(quoted.value, "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        assert!(quoted.s3_etag_is_checkable());
+        assert!(RemoteHash::s3_etag("\"0123456789abcdef0123456789abcdef-12\"").s3_etag_is_checkable());
+        assert!(!RemoteHash::s3_etag("\"kms-opaque\"").s3_etag_is_checkable());
+    }
+}

@@ -1,0 +1,106 @@
+//! Cloud drives as the box sees them: one [`Remote`] trait with what each provider can do
+//! ([`Capabilities`]), one implementation per provider in its own module, and one [`Pacer`] all
+//! their calls go through. Paths are relative to the connection's root folder, `/`-separated.
+//!
+//! Every transfer is checked against the provider's own hash of the bytes it holds, so a corrupt
+//! upload or download is an error, never a silently wrong photo.
+
+mod error;
+pub mod hash;
+mod pacer;
+mod path;
+pub mod s3;
+mod secret;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use error::{class_of_status, retry_after, ErrorClass, RemoteError};
+pub use hash::{HashKind, RemoteHash};
+pub use pacer::{Pacer, PacerSettings};
+pub use path::RemotePath;
+pub use secret::Secret;
+
+/// A file (or folder) as the provider describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub path: RemotePath,
+    pub is_folder: bool,
+    pub size: u64,
+    pub modified: Option<DateTime<Utc>>,
+    /// The provider's hash of the content, when it keeps one.
+    pub hash: Option<RemoteHash>,
+    /// The provider's own id (Drive and Graph item ids, Dropbox ids); None for S3.
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeFeed {
+    /// The provider keeps a cursor and lists what changed since (Drive, Dropbox, Graph).
+    Native,
+    /// No feed: the cursor is an inventory of what was there, compared with a new listing (S3).
+    Inventory,
+}
+
+/// What a provider can do, so callers (and the conformance suite) adapt instead of guessing.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    pub provider: &'static str,
+    pub hashes: &'static [HashKind],
+    pub change_feed: ChangeFeed,
+    pub server_side_copy: bool,
+    /// Folders exist on their own (false for S3, where they are only key prefixes).
+    pub real_folders: bool,
+    /// Uploads larger than this go in chunks (resumable sessions, multipart).
+    pub simple_upload_limit: u64,
+    /// Chunk sizes must be a multiple of this (Drive 256 KiB, Graph 320 KiB, S3 1).
+    pub chunk_multiple: u64,
+}
+
+/// What changed since a cursor. `cursor` is opaque: store it and hand it back next time.
+#[derive(Debug, Clone)]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    pub cursor: String,
+    /// More changes wait: call again with `cursor` at once.
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Added or changed.
+    Upserted(Entry),
+    Removed(RemotePath),
+}
+
+#[async_trait]
+pub trait Remote: Send + Sync {
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Makes every folder of `path` that is missing; nothing to do where folders are not real.
+    async fn ensure_folder(&self, path: &RemotePath) -> Result<(), RemoteError>;
+
+    /// Uploads `local` to `to`, replacing what is there, streamed from disk (chunked above the
+    /// provider's limit), and checks the provider's hash of the stored bytes against ours.
+    async fn upload(&self, local: &Path, to: &RemotePath) -> Result<Entry, RemoteError>;
+
+    /// The file or folder at `path`, or None.
+    async fn stat(&self, path: &RemotePath) -> Result<Option<Entry>, RemoteError>;
+
+    /// Every file below `folder`, at any depth (folders themselves where they are real).
+    async fn list(&self, folder: &RemotePath) -> Result<Vec<Entry>, RemoteError>;
+
+    /// Changes below the root since `cursor`; with None, everything there is now, and the cursor
+    /// to continue from.
+    async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, RemoteError>;
+
+    /// Downloads `from` into the file `to` (created or truncated), streamed, and checks the bytes
+    /// against the provider's hash; on a mismatch `to` is removed.
+    async fn download(&self, from: &RemotePath, to: &Path) -> Result<Entry, RemoteError>;
+
+    /// Deletes the file at `path`; a file already gone is not an error.
+    async fn delete(&self, path: &RemotePath) -> Result<(), RemoteError>;
+}

@@ -1,0 +1,252 @@
+//! Moving bytes to and from S3, streamed, with memory bounded by one part, and every transfer
+//! checked against the ETag S3 reports (single-part: the MD5; multipart: the MD5 of the part MD5s
+//! with the part count, each part also checked as it is acknowledged).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use md5::{Digest, Md5};
+use rusty_s3::actions::{CompleteMultipartUpload, CompleteMultipartUploadResponse, CreateMultipartUpload, S3Action};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+use super::{check, header, part_size_for, s3_error, S3Remote, PROVIDER, SIGNED_FOR};
+use crate::hash::{RemoteHash, S3EtagHasher};
+use crate::{Entry, RemoteError, RemotePath};
+
+pub(super) async fn upload(remote: &S3Remote, local: &Path, to: &RemotePath) -> Result<Entry, RemoteError> {
+    let size = tokio::fs::metadata(local).await.map_err(|e| RemoteError::local(local, e))?.len();
+    let key = remote.key(to);
+    let etag = if size > remote.capabilities.simple_upload_limit {
+        upload_multipart(remote, local, &key, size).await?
+    } else {
+        upload_single(remote, local, &key, size).await?
+    };
+    Ok(Entry { path: to.clone(), is_folder: false, size, modified: None, hash: Some(etag), id: None })
+}
+
+/// One PUT with the file streamed as the body; our MD5 is computed from the very bytes sent.
+async fn upload_single(remote: &S3Remote, local: &Path, key: &str, size: u64) -> Result<RemoteHash, RemoteError> {
+    remote
+        .pacer
+        .run("s3 put", || async {
+            let file = tokio::fs::File::open(local).await.map_err(|e| RemoteError::local(local, e))?;
+            let hasher = Arc::new(Mutex::new(S3EtagHasher::new(None)));
+            let seen = hasher.clone();
+            let body = ReaderStream::new(file.take(size)).inspect_ok(move |chunk: &Bytes| {
+                if let Ok(mut h) = seen.lock() {
+                    h.update(chunk);
+                }
+            });
+            let action = remote.bucket.put_object(Some(&remote.credentials), key);
+            let response = remote
+                .http
+                .put(action.sign(SIGNED_FOR))
+                .header(reqwest::header::CONTENT_LENGTH, size)
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await?;
+            let response = check(response).await?;
+            let ours = take(hasher)?;
+            verify(key, header(&response, "etag"), ours)
+        })
+        .await
+}
+
+async fn upload_multipart(remote: &S3Remote, local: &Path, key: &str, size: u64) -> Result<RemoteHash, RemoteError> {
+    let part_size = part_size_for(size, remote.part_size);
+    let upload_id = remote
+        .pacer
+        .run("s3 create multipart", || async {
+            let action = CreateMultipartUpload::new(&remote.bucket, Some(&remote.credentials), key);
+            let response = check(remote.http.post(action.sign(SIGNED_FOR)).send().await?).await?;
+            let body = response.text().await?;
+            let created = CreateMultipartUpload::parse_response(&body).map_err(|e| RemoteError::Protocol {
+                provider: PROVIDER,
+                detail: format!("InitiateMultipartUploadResult: {e}"),
+            })?;
+            Ok(created.upload_id().to_string())
+        })
+        .await?;
+
+    match send_parts_and_complete(remote, local, key, size, part_size, &upload_id).await {
+        Ok(etag) => Ok(etag),
+        Err(e) => {
+            // Leave no half upload billed in the bucket; the error that matters is the first one.
+            let action = remote.bucket.abort_multipart_upload(Some(&remote.credentials), key, &upload_id);
+            if let Err(abort) = remote.http.delete(action.sign(SIGNED_FOR)).send().await {
+                tracing::warn!(key, error = %RemoteError::from(abort), "could not abort the multipart upload");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn send_parts_and_complete(
+    remote: &S3Remote,
+    local: &Path,
+    key: &str,
+    size: u64,
+    part_size: u64,
+    upload_id: &str,
+) -> Result<RemoteHash, RemoteError> {
+    let mut file = tokio::fs::File::open(local).await.map_err(|e| RemoteError::local(local, e))?;
+    let mut whole = S3EtagHasher::new(Some(part_size));
+    let mut etags = Vec::new();
+    let parts = size.div_ceil(part_size);
+    for number in 1..=parts {
+        let len = part_size.min(size - (number - 1) * part_size);
+        // One part in memory at a time: it is resent as is if the connection is cut.
+        let mut buf = vec![0u8; usize::try_from(len).map_err(|_| RemoteError::Config("part too large".into()))?];
+        file.seek(std::io::SeekFrom::Start((number - 1) * part_size))
+            .await
+            .map_err(|e| RemoteError::local(local, e))?;
+        file.read_exact(&mut buf).await.map_err(|e| RemoteError::local(local, e))?;
+        whole.update(&buf);
+        let part_md5 = hex::encode(Md5::digest(&buf));
+        let part = Bytes::from(buf);
+        let number = u16::try_from(number).map_err(|_| RemoteError::Config("more than 10,000 parts".into()))?;
+        let etag = remote
+            .pacer
+            .run("s3 upload part", || async {
+                let action = remote.bucket.upload_part(Some(&remote.credentials), key, number, upload_id);
+                let response = remote.http.put(action.sign(SIGNED_FOR)).body(part.clone()).send().await?;
+                let response = check(response).await?;
+                let etag = header(&response, "etag").unwrap_or_default();
+                let theirs = RemoteHash::s3_etag(&etag);
+                if theirs.s3_etag_is_checkable() && theirs.value != part_md5 {
+                    return Err(RemoteError::HashMismatch {
+                        what: format!("{key} part {number}"),
+                        kind: "ETag",
+                        remote: theirs.value,
+                        local: part_md5.clone(),
+                    });
+                }
+                Ok(etag)
+            })
+            .await?;
+        etags.push(etag);
+    }
+
+    let ours = whole.finish();
+    remote
+        .pacer
+        .run("s3 complete multipart", || async {
+            let action = CompleteMultipartUpload::new(
+                &remote.bucket,
+                Some(&remote.credentials),
+                key,
+                upload_id,
+                etags.iter().map(String::as_str),
+            );
+            let response = remote.http.post(action.sign(SIGNED_FOR)).body(action.body()).send().await?;
+            let response = check(response).await?;
+            // S3 can answer 200 and still fail the completion: the error is in the body.
+            let body = response.text().await?;
+            if body.contains("<Error>") {
+                return Err(s3_error(500, &body, None));
+            }
+            let done = CompleteMultipartUploadResponse::parse(&body).map_err(|e| RemoteError::Protocol {
+                provider: PROVIDER,
+                detail: format!("CompleteMultipartUploadResult: {e}"),
+            })?;
+            verify(key, Some(done.etag().to_string()), ours.clone())
+        })
+        .await
+}
+
+/// Downloads into `to`, computing the ETag candidates while the bytes arrive. A multipart ETag can
+/// only be recomputed knowing the part size the uploader used: ours and the common ones are tried.
+pub(super) async fn download(remote: &S3Remote, from: &RemotePath, to: &Path) -> Result<Entry, RemoteError> {
+    let key = remote.key(from);
+    let result = remote
+        .pacer
+        .run("s3 get", || async {
+            let action = remote.bucket.get_object(Some(&remote.credentials), &key);
+            let response = check(remote.http.get(action.sign(SIGNED_FOR)).send().await?).await?;
+            let size = response.content_length().unwrap_or(0);
+            let etag = header(&response, "etag").map(|e| RemoteHash::s3_etag(&e));
+            let mut hashers = candidates(etag.as_ref(), size, remote.part_size);
+            let mut file = tokio::fs::File::create(to).await.map_err(|e| RemoteError::local(to, e))?;
+            let mut stream = response.bytes_stream();
+            let mut received = 0u64;
+            while let Some(chunk) = stream.try_next().await? {
+                received += chunk.len() as u64;
+                hashers.iter_mut().for_each(|h| h.update(&chunk));
+                file.write_all(&chunk).await.map_err(|e| RemoteError::local(to, e))?;
+            }
+            file.flush().await.map_err(|e| RemoteError::local(to, e))?;
+            if received != size {
+                return Err(RemoteError::Network(format!("{key}: {received} of {size} bytes arrived")));
+            }
+            if let Some(theirs) = etag.as_ref().filter(|e| e.s3_etag_is_checkable()) {
+                let ours: Vec<RemoteHash> = hashers.into_iter().map(S3EtagHasher::finish).collect();
+                if !ours.is_empty() && !ours.iter().any(|h| h.value == theirs.value) {
+                    return Err(RemoteError::HashMismatch {
+                        what: key.clone(),
+                        kind: "ETag",
+                        remote: theirs.value.clone(),
+                        local: ours[0].value.clone(),
+                    });
+                }
+            }
+            Ok(Entry { path: from.clone(), is_folder: false, size, modified: None, hash: etag, id: None })
+        })
+        .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(to).await;
+    }
+    result
+}
+
+/// The hashers whose result could equal `etag`: the MD5 for a single-part ETag; for `-N`, one per
+/// plausible part size that gives N parts for this size.
+fn candidates(etag: Option<&RemoteHash>, size: u64, ours: u64) -> Vec<S3EtagHasher> {
+    let Some(parts) = etag.and_then(|e| e.value.split_once('-')).and_then(|(_, n)| n.parse::<u64>().ok()) else {
+        return vec![S3EtagHasher::new(None)];
+    };
+    const MIB: u64 = 1024 * 1024;
+    let mut sizes = vec![
+        part_size_for(size, ours),
+        5 * MIB,
+        8 * MIB,
+        10 * MIB,
+        15 * MIB,
+        16 * MIB,
+        32 * MIB,
+        64 * MIB,
+        100 * MIB,
+        128 * MIB,
+    ];
+    sizes.sort_unstable();
+    sizes.dedup();
+    sizes.into_iter().filter(|&p| size.div_ceil(p) == parts).map(|p| S3EtagHasher::new(Some(p))).collect()
+}
+
+fn take(hasher: Arc<Mutex<S3EtagHasher>>) -> Result<RemoteHash, RemoteError> {
+    let hasher = Arc::try_unwrap(hasher).map_err(|_| RemoteError::Protocol {
+        provider: PROVIDER,
+        detail: "the request body outlived the request".into(),
+    })?;
+    let hasher = hasher
+        .into_inner()
+        .map_err(|_| RemoteError::Protocol { provider: PROVIDER, detail: "hasher poisoned".into() })?;
+    Ok(hasher.finish())
+}
+
+fn verify(key: &str, etag: Option<String>, ours: RemoteHash) -> Result<RemoteHash, RemoteError> {
+    let Some(theirs) = etag.map(|e| RemoteHash::s3_etag(&e)) else {
+        return Err(RemoteError::Protocol { provider: PROVIDER, detail: format!("{key}: no ETag in the answer") });
+    };
+    if theirs.s3_etag_is_checkable() && theirs.value != ours.value {
+        return Err(RemoteError::HashMismatch {
+            what: key.into(),
+            kind: "ETag",
+            remote: theirs.value,
+            local: ours.value,
+        });
+    }
+    Ok(theirs)
+}

@@ -1,0 +1,153 @@
+//! One conformance suite for every provider: each test in `suite` runs against each provider
+//! through a [`Harness`] (the real s3s-fs for S3, the wire-faithful fakes for the others), with a
+//! fault proxy in front. A test a provider cannot pass by design is skipped only by its declared
+//! capability, never by its name.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod faults;
+mod s3_server;
+mod suite;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use shoebox_remote::{Pacer, PacerSettings, Remote, RemotePath};
+
+use crate::faults::FaultProxy;
+
+pub struct Harness {
+    pub remote: Arc<dyn Remote>,
+    /// The same account with credentials the provider refuses (revoked token, wrong secret).
+    pub refused: Arc<dyn Remote>,
+    pub proxy: FaultProxy,
+    /// Changes the stored bytes of a file behind the provider's back (keeping its recorded hash).
+    pub corrupt: Box<dyn Fn(&RemotePath) + Send + Sync>,
+    _keep: Box<dyn std::any::Any + Send + Sync>,
+}
+
+/// Quick retries: the suite checks that the pacer retries and obeys Retry-After, not how long the
+/// defaults wait.
+pub fn test_pacer() -> Pacer {
+    Pacer::new(PacerSettings {
+        concurrency: 4,
+        min_interval: std::time::Duration::ZERO,
+        max_attempts: 5,
+        base_backoff: std::time::Duration::from_millis(20),
+        max_backoff: std::time::Duration::from_millis(200),
+        max_retry_after: std::time::Duration::from_secs(10),
+    })
+}
+
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Deterministic bytes that differ by `seed` (so no two test files share a hash by accident).
+pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
+    let mut state = u32::from(seed).wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
+}
+
+mod s3 {
+    use super::*;
+    use crate::s3_server::{S3Server, ACCESS_KEY, BUCKET, DOMAIN, SECRET_KEY};
+    use shoebox_remote::s3::{S3Remote, S3Settings};
+    use shoebox_remote::Secret;
+
+    /// Small parts so a few MiB exercise multipart (S3's floor of 5 MiB still applies).
+    pub const THRESHOLD: u64 = 6 * 1024 * 1024;
+
+    pub async fn harness() -> Harness {
+        let server = S3Server::start();
+        let proxy = FaultProxy::start(server.addr).await;
+        let endpoint = format!("http://{}", proxy.addr);
+        let settings = |secret: &str| S3Settings {
+            root: RemotePath::new("backup").unwrap(),
+            multipart_threshold: THRESHOLD,
+            part_size: 5 * 1024 * 1024,
+            ..S3Settings::new(&endpoint, "us-east-1", BUCKET, ACCESS_KEY, Secret::new(secret))
+        };
+        let remote = S3Remote::new(settings(SECRET_KEY), reqwest::Client::new(), test_pacer()).unwrap();
+        let refused = S3Remote::new(settings("not-the-secret"), reqwest::Client::new(), test_pacer()).unwrap();
+        let dir = server.dir.path().join(BUCKET).join("backup");
+        Harness {
+            remote: Arc::new(remote),
+            refused: Arc::new(refused),
+            proxy,
+            corrupt: Box::new(move |path| {
+                let file = dir.join(path.as_str());
+                let mut bytes = std::fs::read(&file).unwrap();
+                bytes[0] ^= 0xff;
+                std::fs::write(&file, bytes).unwrap();
+            }),
+            _keep: Box::new(server),
+        }
+    }
+
+    /// Virtual-hosted style (`photos.s3.test:port/key`, as AWS wants), straight to s3s-fs: the
+    /// bucket's host name resolves to loopback through the client's resolver.
+    #[tokio::test]
+    async fn virtual_hosted_style() {
+        let server = S3Server::start();
+        let host = format!("{BUCKET}.{DOMAIN}");
+        let http = reqwest::Client::builder().resolve(&host, server.addr).build().unwrap();
+        let settings = S3Settings {
+            path_style: false,
+            ..S3Settings::new(
+                &format!("http://{DOMAIN}:{}", server.addr.port()),
+                "us-east-1",
+                BUCKET,
+                ACCESS_KEY,
+                Secret::new(SECRET_KEY),
+            )
+        };
+        let remote = S3Remote::new(settings, http, test_pacer()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "a.jpg", &bytes(1000, 1));
+        let to = RemotePath::new("2024/a.jpg").unwrap();
+        remote.upload(&file, &to).await.unwrap();
+        assert_eq!(std::fs::read(server.object_file("2024/a.jpg")).unwrap(), bytes(1000, 1));
+        assert_eq!(remote.stat(&to).await.unwrap().unwrap().size, 1000);
+    }
+
+    crate::conformance!(harness);
+}
+
+/// One `#[tokio::test]` per suite function, for the provider module it is invoked in.
+#[macro_export]
+macro_rules! conformance {
+    ($harness:path) => {
+        $crate::conformance!(@tests $harness;
+            nested_folders_and_unicode_names,
+            empty_file,
+            just_above_the_chunk_threshold,
+            retry_after_is_obeyed,
+            server_errors_are_retried,
+            a_cut_upload_resumes_without_starting_over,
+            a_cut_download_is_retried,
+            refused_credentials_need_reconnect,
+            change_feed_sees_adds_deletes_and_renames,
+            a_corrupted_download_is_caught,
+            delete_is_idempotent,
+        );
+    };
+    (@tests $harness:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let h = $harness().await;
+                $crate::suite::$name(&h).await;
+            }
+        )*
+    };
+}

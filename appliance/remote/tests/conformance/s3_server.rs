@@ -1,0 +1,61 @@
+//! A real S3 server for the tests: `s3s-fs` (which checks SigV4 signatures and implements
+//! multipart uploads) on a free loopback port, storing into a temporary directory.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ACCESS_KEY: &str = "SHOEBOXTESTKEY";
+pub const SECRET_KEY: &str = "shoebox-test-secret-key-0123456789";
+pub const BUCKET: &str = "photos";
+/// The domain s3s-fs answers virtual-hosted-style requests for (`photos.s3.test`).
+pub const DOMAIN: &str = "s3.test";
+
+pub struct S3Server {
+    child: Child,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl S3Server {
+    pub fn start() -> S3Server {
+        let found = Command::new("sh").args(["-c", "command -v s3s-fs"]).output().map(|o| o.status.success());
+        assert!(
+            found.unwrap_or(false),
+            "s3s-fs is missing: cargo install --locked s3s-fs@0.14.1 --features binary (scripts/test does this)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(BUCKET)).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("s3s-fs")
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            // s3s matches the Host header with its port.
+            .args(["--domain", &format!("{DOMAIN}:{port}")])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "s3s-fs did not listen on {addr}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        S3Server { child, addr, dir }
+    }
+
+    /// Where s3s-fs keeps the object `key` of the bucket.
+    pub fn object_file(&self, key: &str) -> PathBuf {
+        self.dir.path().join(BUCKET).join(key)
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
