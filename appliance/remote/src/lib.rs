@@ -7,6 +7,7 @@
 
 mod error;
 pub mod hash;
+pub mod oauth;
 mod pacer;
 mod path;
 pub mod s3;

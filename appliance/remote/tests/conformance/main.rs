@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod faults;
 mod s3_server;
 mod suite;
 
@@ -14,7 +13,7 @@ use std::sync::Arc;
 
 use shoebox_remote::{Pacer, PacerSettings, Remote, RemotePath};
 
-use crate::faults::FaultProxy;
+use shoebox_fakes::FaultProxy;
 
 pub struct Harness {
     pub remote: Arc<dyn Remote>,
@@ -69,7 +68,7 @@ mod s3 {
 
     pub async fn harness() -> Harness {
         let server = S3Server::start();
-        let proxy = FaultProxy::start(server.addr).await;
+        let proxy = FaultProxy::start(server.addr).await.unwrap();
         let endpoint = format!("http://{}", proxy.addr);
         let settings = |secret: &str| S3Settings {
             root: RemotePath::new("backup").unwrap(),

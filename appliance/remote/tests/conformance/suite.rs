@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use shoebox_remote::{Change, ChangeFeed, ErrorClass, RemoteError, RemotePath};
 
-use crate::faults::Fault;
 use crate::{bytes, write, Harness};
+use shoebox_fakes::Fault;
 
 fn p(s: &str) -> RemotePath {
     RemotePath::new(s).unwrap()

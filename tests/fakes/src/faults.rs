@@ -46,38 +46,42 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
-    pub async fn start(upstream: SocketAddr) -> FaultProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    pub async fn start(upstream: SocketAddr) -> std::io::Result<FaultProxy> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let proxy = FaultProxy {
             script: Arc::new(Mutex::new(Script { faults: VecDeque::new(), log: Vec::new() })),
             upstream: format!("http://{upstream}"),
             http: reqwest::Client::new(),
-            addr: listener.local_addr().unwrap(),
+            addr: listener.local_addr()?,
         };
         let app = axum::Router::new().fallback(forward).with_state(proxy.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        proxy
+        Ok(proxy)
+    }
+
+    fn script(&self) -> std::sync::MutexGuard<'_, Script> {
+        self.script.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The next request with this method whose path and query contain `matching` gets `fault`.
     pub fn inject(&self, method: &str, matching: &str, fault: Fault) {
-        self.script.lock().unwrap().faults.push_back((method.into(), matching.into(), fault));
+        self.script().faults.push_back((method.into(), matching.into(), fault));
     }
 
     pub fn log(&self) -> Vec<Logged> {
-        self.script.lock().unwrap().log.clone()
+        self.script().log.clone()
     }
 
     pub fn clear_log(&self) {
-        self.script.lock().unwrap().log.clear();
+        self.script().log.clear();
     }
 
     pub fn pending_faults(&self) -> usize {
-        self.script.lock().unwrap().faults.len()
+        self.script().faults.len()
     }
 
     fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
-        let mut script = self.script.lock().unwrap();
+        let mut script = self.script();
         let at = script.faults.iter().position(|(m, p, _)| m == method && path.contains(p.as_str()))?;
         script.faults.remove(at).map(|(_, _, f)| f)
     }
@@ -107,12 +111,12 @@ async fn forward(State(proxy): State<FaultProxy>, request: Request) -> Response 
 
     if let Some(Fault::Status { status, retry_after, code }) = &fault {
         let mut response = (
-            StatusCode::from_u16(*status).unwrap(),
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             format!("<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>scripted</Message></Error>"),
         )
             .into_response();
         if let Some(secs) = retry_after {
-            response.headers_mut().insert("retry-after", secs.to_string().parse().unwrap());
+            response.headers_mut().insert("retry-after", (*secs).into());
         }
         return response;
     }
@@ -158,12 +162,12 @@ fn copy_headers(headers: &HeaderMap) -> HeaderMap {
 fn cut_response() -> Response {
     let stream = futures_util::stream::iter(vec![Err::<Bytes, _>(std::io::Error::other("cut by the test"))]);
     let mut response = Response::new(Body::from_stream(stream));
-    response.headers_mut().insert("content-length", "1000".parse().unwrap());
+    response.headers_mut().insert("content-length", 1000u64.into());
     response
 }
 
 fn log(proxy: &FaultProxy, method: &axum::http::Method, path: &str, body_len: usize, fault: Option<Fault>) {
-    proxy.script.lock().unwrap().log.push(Logged {
+    proxy.script().log.push(Logged {
         method: method.to_string(),
         path_and_query: path.into(),
         body_len,

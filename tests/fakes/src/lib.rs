@@ -1,0 +1,49 @@
+//! Wire-faithful fakes of the cloud services Shoebox talks to, for its tests and for trying the
+//! sync by hand (`shoebox-fakes --listen 127.0.0.1:9000`). One server answers every provider, each
+//! under its own path prefix, so a test points every configurable base URL at the same address.
+
+pub mod faults;
+pub mod oauth;
+
+use std::net::SocketAddr;
+
+pub use faults::{Fault, FaultProxy};
+pub use oauth::{Flavour, OAuthFake, Refused};
+
+/// The fakes, listening.
+pub struct FakeServer {
+    pub addr: SocketAddr,
+    pub oauth: OAuthFake,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeServer {
+    pub async fn start(listen: SocketAddr) -> std::io::Result<FakeServer> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let oauth = OAuthFake::default();
+        let app = oauth::routes(oauth.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                eprintln!("shoebox-fakes: {e}");
+            }
+        });
+        Ok(FakeServer { addr, oauth, task })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Serves until the process ends (the binary's use).
+    pub async fn wait(mut self) {
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
+        let _ = task.await;
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
