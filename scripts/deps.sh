@@ -1,12 +1,22 @@
-# Sourced by scripts/test and scripts/bench: make sure the Debian packages a step needs are
-# installed, installing them when we are root, or say exactly what to install.
-# Usage: need_tools "tool:package" ...
+# Sourced by the scripts: make sure what a step needs is installed, installing it when we are root,
+# or say exactly what to install.
 
+# Installs Debian packages as root; otherwise names them and fails. $1 says what they are for.
 # An index that fails to download (a mirror mid-sync) must not stop an install that does not need it.
-apt_update() {
-    apt-get update -qq || echo "some package indexes did not update; installing from the rest" >&2
+apt_install() {
+    local why=$1
+    shift
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing $* ($why)" >&2
+        apt-get update -qq || echo "some package indexes did not update; installing from the rest" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    else
+        echo "missing $why: install the Debian packages: $*" >&2
+        return 1
+    fi
 }
 
+# Usage: need_tools "tool:package" ...
 need_tools() {
     local missing_pkgs=() missing_tools=() pair tool pkg
     for pair in "$@"; do
@@ -17,15 +27,7 @@ need_tools() {
             missing_pkgs+=("$pkg")
         fi
     done
-    [ ${#missing_pkgs[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "installing ${missing_pkgs[*]} (for ${missing_tools[*]})" >&2
-        apt_update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >/dev/null
-    else
-        echo "missing ${missing_tools[*]}: install the Debian packages: ${missing_pkgs[*]}" >&2
-        return 1
-    fi
+    [ ${#missing_pkgs[@]} -eq 0 ] || apt_install "for ${missing_tools[*]}" "${missing_pkgs[@]}"
 }
 
 # For packages whose files are not one tool on PATH (libraries, a second rustc): by package name.
@@ -35,15 +37,7 @@ need_packages() {
     for pkg in "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "installing ${missing[*]}" >&2
-        apt_update
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    else
-        echo "missing Debian packages: ${missing[*]}" >&2
-        return 1
-    fi
+    [ ${#missing[@]} -eq 0 ] || apt_install "libraries and toolchains" "${missing[@]}"
 }
 
 # A tool published as a crate, built once into ~/.cargo/bin.

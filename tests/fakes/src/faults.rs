@@ -167,10 +167,5 @@ fn cut_response() -> Response {
 }
 
 fn log(proxy: &FaultProxy, method: &axum::http::Method, path: &str, body_len: usize, fault: Option<Fault>) {
-    proxy.script().log.push(Logged {
-        method: method.to_string(),
-        path_and_query: path.into(),
-        body_len,
-        fault,
-    });
+    proxy.script().log.push(Logged { method: method.to_string(), path_and_query: path.into(), body_len, fault });
 }

@@ -2,11 +2,13 @@
 //! sync by hand (`shoebox-fakes --listen 127.0.0.1:9000`). One server answers every provider, each
 //! under its own path prefix, so a test points every configurable base URL at the same address.
 
+pub mod drive;
 pub mod faults;
 pub mod oauth;
 
 use std::net::SocketAddr;
 
+pub use drive::DriveFake;
 pub use faults::{Fault, FaultProxy};
 pub use oauth::{Flavour, OAuthFake, Refused};
 
@@ -14,6 +16,7 @@ pub use oauth::{Flavour, OAuthFake, Refused};
 pub struct FakeServer {
     pub addr: SocketAddr,
     pub oauth: OAuthFake,
+    pub drive: DriveFake,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -22,13 +25,14 @@ impl FakeServer {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let oauth = OAuthFake::default();
-        let app = oauth::routes(oauth.clone());
+        let drive = DriveFake::new(oauth.clone());
+        let app = oauth::routes(oauth.clone()).merge(drive::routes(drive.clone()));
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 eprintln!("shoebox-fakes: {e}");
             }
         });
-        Ok(FakeServer { addr, oauth, task })
+        Ok(FakeServer { addr, oauth, drive, task })
     }
 
     pub fn url(&self, path: &str) -> String {

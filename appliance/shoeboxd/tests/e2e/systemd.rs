@@ -66,6 +66,16 @@ fn sysusers_creates_the_service_user() {
     assert!(line.ends_with(":/var/lib/shoebox:/usr/sbin/nologin"), "{line}");
 }
 
+/// `shoeboxd serve` on a data directory in `dir` and a loopback port, discovery off.
+fn serve(dir: &Path, port: u16) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--data-dir"])
+        .arg(dir.join("data"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("SHOEBOX_DISCOVERY__BACKEND", "off");
+    cmd
+}
+
 /// Reads notifications until one contains `wanted` or `wait` passes.
 fn until(socket: &UnixDatagram, wanted: &str, wait: Duration) -> bool {
     let deadline = Instant::now() + wait;
@@ -89,11 +99,7 @@ fn tells_systemd_it_is_ready_alive_and_stopping() {
     let socket_path = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     let port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("SHOEBOX_DISCOVERY__BACKEND", "off")
+    let mut child = serve(dir.path(), port)
         .env("NOTIFY_SOCKET", &socket_path)
         .env("WATCHDOG_USEC", "400000")
         .stdout(Stdio::null())
@@ -191,12 +197,7 @@ fn logs_to_journald_when_systemd_connected_it() {
 fn logs_to_stderr_outside_systemd() {
     let dir = tempfile::tempdir().unwrap();
     let stderr_path = dir.path().join("stderr");
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("SHOEBOX_DISCOVERY__BACKEND", "off")
+    let mut child = serve(dir.path(), free_port())
         .env("JOURNAL_STREAM", "8:12345")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&stderr_path).unwrap())
