@@ -38,6 +38,13 @@ impl RemoteHash {
     }
 }
 
+/// S3's ETag of a multipart upload from its parts' MD5s, in part order.
+pub fn multipart_etag(part_md5s: &[[u8; 16]]) -> RemoteHash {
+    let mut whole = Md5::new();
+    part_md5s.iter().for_each(|md5| whole.update(md5));
+    RemoteHash { kind: HashKind::S3Etag, value: format!("{}-{}", hex::encode(whole.finalize()), part_md5s.len()) }
+}
+
 /// S3's ETag of content sent in parts of `part_size` (or in one PUT when `part_size` is None),
 /// computed in one pass as the bytes go by.
 pub struct S3EtagHasher {
@@ -116,6 +123,8 @@ mod tests {
             md5s.extend_from_slice(&Md5::digest(part));
         }
         assert_eq!(h.finish().value, format!("{}-3", hex::encode(Md5::digest(&md5s))));
+        let parts: Vec<[u8; 16]> = [&b"abc"[..], b"def", b"gh"].iter().map(|p| Md5::digest(p).into()).collect();
+        assert_eq!(multipart_etag(&parts).value, format!("{}-3", hex::encode(Md5::digest(&md5s))));
     }
 
     #[test]

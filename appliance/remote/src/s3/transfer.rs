@@ -9,11 +9,11 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 use md5::{Digest, Md5};
 use rusty_s3::actions::{CompleteMultipartUpload, CompleteMultipartUploadResponse, CreateMultipartUpload, S3Action};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use super::{check, header, part_size_for, s3_error, S3Remote, PROVIDER, SIGNED_FOR};
-use crate::hash::{RemoteHash, S3EtagHasher};
+use crate::hash::{multipart_etag, RemoteHash, S3EtagHasher};
 use crate::{Entry, RemoteError, RemotePath};
 
 pub(super) async fn upload(remote: &S3Remote, local: &Path, to: &RemotePath) -> Result<Entry, RemoteError> {
@@ -92,45 +92,31 @@ async fn send_parts_and_complete(
     part_size: u64,
     upload_id: &str,
 ) -> Result<RemoteHash, RemoteError> {
-    let mut file = tokio::fs::File::open(local).await.map_err(|e| RemoteError::local(local, e))?;
-    let mut whole = S3EtagHasher::new(Some(part_size));
-    let mut etags = Vec::new();
     let parts = size.div_ceil(part_size);
+    let mut md5s = Vec::new();
+    let mut etags = Vec::new();
+    let mut next = Some(read_part(local, 0, part_size.min(size)).await?);
     for number in 1..=parts {
-        let len = part_size.min(size - (number - 1) * part_size);
-        // One part in memory at a time: it is resent as is if the connection is cut.
-        let mut buf = vec![0u8; usize::try_from(len).map_err(|_| RemoteError::Config("part too large".into()))?];
-        file.seek(std::io::SeekFrom::Start((number - 1) * part_size))
-            .await
-            .map_err(|e| RemoteError::local(local, e))?;
-        file.read_exact(&mut buf).await.map_err(|e| RemoteError::local(local, e))?;
-        whole.update(&buf);
-        let part_md5 = hex::encode(Md5::digest(&buf));
-        let part = Bytes::from(buf);
+        let Some((part, md5)) = next.take() else { break };
         let number = u16::try_from(number).map_err(|_| RemoteError::Config("more than 10,000 parts".into()))?;
-        let etag = remote
-            .pacer
-            .run("s3 upload part", || async {
-                let action = remote.bucket.upload_part(Some(&remote.credentials), key, number, upload_id);
-                let response = remote.http.put(action.sign(SIGNED_FOR)).body(part.clone()).send().await?;
-                let response = check(response).await?;
-                let etag = header(&response, "etag").unwrap_or_default();
-                let theirs = RemoteHash::s3_etag(&etag);
-                if theirs.s3_etag_is_checkable() && theirs.value != part_md5 {
-                    return Err(RemoteError::HashMismatch {
-                        what: format!("{key} part {number}"),
-                        kind: "ETag",
-                        remote: theirs.value,
-                        local: part_md5.clone(),
-                    });
-                }
-                Ok(etag)
-            })
-            .await?;
-        etags.push(etag);
+        // While this part goes out, the next is read and hashed on a blocking thread: two parts in
+        // memory, and the disk, the hashing and the network all busy at once.
+        let offset = u64::from(number) * part_size;
+        let reading = async {
+            if offset < size {
+                read_part(local, offset, part_size.min(size - offset)).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let part_md5 = hex::encode(md5);
+        let (etag, read) = tokio::join!(upload_part(remote, key, upload_id, number, &part, &part_md5), reading);
+        etags.push(etag?);
+        md5s.push(md5);
+        next = read?;
     }
 
-    let ours = whole.finish();
+    let ours = multipart_etag(&md5s);
     remote
         .pacer
         .run("s3 complete multipart", || async {
@@ -153,6 +139,53 @@ async fn send_parts_and_complete(
                 detail: format!("CompleteMultipartUploadResult: {e}"),
             })?;
             verify(key, Some(done.etag().to_string()), ours.clone())
+        })
+        .await
+}
+
+/// One part, read at its offset and hashed off the async threads.
+async fn read_part(local: &Path, offset: u64, len: u64) -> Result<(Bytes, [u8; 16]), RemoteError> {
+    let path = local.to_path_buf();
+    let len = usize::try_from(len).map_err(|_| RemoteError::Config("part too large".into()))?;
+    // Allocated here, not on a blocking thread: each thread has its own malloc arena, and parts
+    // allocated across many of them stay resident long after they are freed.
+    let mut buf = vec![0u8; len];
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(&path).map_err(|e| RemoteError::local(&path, e))?;
+        file.read_exact_at(&mut buf, offset).map_err(|e| RemoteError::local(&path, e))?;
+        let md5: [u8; 16] = Md5::digest(&buf).into();
+        Ok((Bytes::from(buf), md5))
+    })
+    .await
+    .map_err(|e| RemoteError::Config(format!("reading a part: {e}")))?
+}
+
+async fn upload_part(
+    remote: &S3Remote,
+    key: &str,
+    upload_id: &str,
+    number: u16,
+    part: &Bytes,
+    part_md5: &str,
+) -> Result<String, RemoteError> {
+    remote
+        .pacer
+        .run("s3 upload part", || async {
+            let action = remote.bucket.upload_part(Some(&remote.credentials), key, number, upload_id);
+            let response = remote.http.put(action.sign(SIGNED_FOR)).body(part.clone()).send().await?;
+            let response = check(response).await?;
+            let etag = header(&response, "etag").unwrap_or_default();
+            let theirs = RemoteHash::s3_etag(&etag);
+            if theirs.s3_etag_is_checkable() && theirs.value != part_md5 {
+                return Err(RemoteError::HashMismatch {
+                    what: format!("{key} part {number}"),
+                    kind: "ETag",
+                    remote: theirs.value,
+                    local: part_md5.to_string(),
+                });
+            }
+            Ok(etag)
         })
         .await
 }
