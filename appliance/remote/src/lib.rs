@@ -6,6 +6,7 @@
 //! upload or download is an error, never a silently wrong photo.
 
 mod error;
+pub mod gdrive;
 pub mod hash;
 pub mod oauth;
 mod pacer;

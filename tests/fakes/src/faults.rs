@@ -32,8 +32,9 @@ pub struct Logged {
 }
 
 struct Script {
-    /// Faults for the next requests whose method and path match, in order.
-    faults: VecDeque<(String, String, Fault)>,
+    /// Faults for the next requests whose method and path match, in order, each after letting
+    /// its count of matching requests through.
+    faults: VecDeque<(String, String, usize, Fault)>,
     log: Vec<Logged>,
 }
 
@@ -65,7 +66,13 @@ impl FaultProxy {
 
     /// The next request with this method whose path and query contain `matching` gets `fault`.
     pub fn inject(&self, method: &str, matching: &str, fault: Fault) {
-        self.script().faults.push_back((method.into(), matching.into(), fault));
+        self.inject_after(method, matching, 0, fault);
+    }
+
+    /// Like [`inject`](Self::inject), for the matching request after `skip` others have passed
+    /// (the second chunk of an upload whose chunks all go to one URL).
+    pub fn inject_after(&self, method: &str, matching: &str, skip: usize, fault: Fault) {
+        self.script().faults.push_back((method.into(), matching.into(), skip, fault));
     }
 
     pub fn log(&self) -> Vec<Logged> {
@@ -82,8 +89,13 @@ impl FaultProxy {
 
     fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
         let mut script = self.script();
-        let at = script.faults.iter().position(|(m, p, _)| m == method && path.contains(p.as_str()))?;
-        script.faults.remove(at).map(|(_, _, f)| f)
+        let at = script.faults.iter().position(|(m, p, _, _)| m == method && path.contains(p.as_str()))?;
+        let entry = script.faults.get_mut(at)?;
+        if entry.2 > 0 {
+            entry.2 -= 1;
+            return None;
+        }
+        script.faults.remove(at).map(|(_, _, _, f)| f)
     }
 }
 

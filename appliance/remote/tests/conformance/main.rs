@@ -15,13 +15,31 @@ use shoebox_remote::{Pacer, PacerSettings, Remote, RemotePath};
 
 use shoebox_fakes::FaultProxy;
 
+/// Where a provider's requests of each kind go, for aiming faults: (method, part of the path and
+/// query, how many matching requests to let through first).
+pub struct Targets {
+    pub upload: (&'static str, &'static str),
+    pub download: (&'static str, &'static str),
+    pub second_chunk: (&'static str, &'static str, usize),
+}
+
+pub struct TokenControl {
+    /// Expires every access token issued so far.
+    pub expire: Box<dyn Fn() + Send + Sync>,
+    /// Refreshes the authorization server granted.
+    pub refreshes: Box<dyn Fn() -> u64 + Send + Sync>,
+}
+
 pub struct Harness {
+    pub targets: Targets,
     pub remote: Arc<dyn Remote>,
     /// The same account with credentials the provider refuses (revoked token, wrong secret).
     pub refused: Arc<dyn Remote>,
     pub proxy: FaultProxy,
     /// Changes the stored bytes of a file behind the provider's back (keeping its recorded hash).
     pub corrupt: Box<dyn Fn(&RemotePath) + Send + Sync>,
+    /// The provider's access tokens, where it has them (S3 signs with keys instead).
+    pub tokens: Option<TokenControl>,
     _keep: Box<dyn std::any::Any + Send + Sync>,
 }
 
@@ -80,6 +98,11 @@ mod s3 {
         let refused = S3Remote::new(settings("not-the-secret"), reqwest::Client::new(), test_pacer()).unwrap();
         let dir = server.dir.path().join(BUCKET).join("backup");
         Harness {
+            targets: Targets {
+                upload: ("PUT", "/backup/"),
+                download: ("GET", "/backup/"),
+                second_chunk: ("PUT", "partNumber=2", 0),
+            },
             remote: Arc::new(remote),
             refused: Arc::new(refused),
             proxy,
@@ -89,6 +112,7 @@ mod s3 {
                 bytes[0] ^= 0xff;
                 std::fs::write(&file, bytes).unwrap();
             }),
+            tokens: None,
             _keep: Box::new(server),
         }
     }
@@ -122,6 +146,78 @@ mod s3 {
     crate::conformance!(harness);
 }
 
+mod gdrive {
+    use super::*;
+    use shoebox_fakes::FakeServer;
+    use shoebox_remote::gdrive::{DriveSettings, GoogleDrive};
+    use shoebox_remote::oauth::{token_http, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
+    use shoebox_remote::Secret;
+
+    const ROOT: &str = "Shoebox/backup";
+
+    fn oauth(fakes: &FakeServer) -> OAuthSettings {
+        OAuthSettings {
+            provider: "google-drive",
+            client_id: "drive-test-client".into(),
+            client_secret: None,
+            auth_url: fakes.url("/oauth/google/authorize"),
+            token_url: fakes.url("/oauth/google/token"),
+            device_url: Some(fakes.url("/oauth/google/device")),
+            scopes: vec!["https://www.googleapis.com/auth/drive.file".into()],
+            extra_auth_params: Vec::new(),
+        }
+    }
+
+    fn drive(fakes: &FakeServer, proxy: &FaultProxy, tokens: Tokens, dir: &Path) -> GoogleDrive {
+        let store = Arc::new(FileTokenStore::new(dir.join(format!("{}.json", tokens.access.expose().len()))));
+        let source = Arc::new(TokenSource::new(oauth(fakes), token_http().unwrap(), tokens, store));
+        // Small chunks, so a few MiB exercise resumable sessions.
+        let settings = DriveSettings {
+            simple_upload_limit: 1_500_000,
+            chunk_size: 1024 * 1024,
+            ..DriveSettings::new(&format!("http://{}", proxy.addr), RemotePath::new(ROOT).unwrap())
+        };
+        GoogleDrive::new(settings, reqwest::Client::new(), source, test_pacer()).unwrap()
+    }
+
+    pub async fn harness() -> Harness {
+        let fakes = FakeServer::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let proxy = FaultProxy::start(fakes.addr).await.unwrap();
+        let start = DeviceFlow::start(&oauth(&fakes), token_http().unwrap()).await.unwrap();
+        assert!(fakes.oauth.approve(&start.user_code));
+        let tokens = start.flow.finish().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let remote = drive(&fakes, &proxy, tokens, dir.path());
+        // A grant the provider no longer honours: the access token is refused, and so is the refresh.
+        let revoked =
+            Tokens { access: Secret::new("at-revoked"), refresh: Some(Secret::new("rt-revoked")), expires_at: None };
+        let refused = drive(&fakes, &proxy, revoked, dir.path());
+        let store = fakes.drive.clone();
+        let (expiring, counting) = (fakes.oauth.clone(), fakes.oauth.clone());
+        Harness {
+            targets: Targets {
+                upload: ("POST", "uploadType=multipart"),
+                download: ("GET", "alt=media"),
+                second_chunk: ("PUT", "upload_id=", 1),
+            },
+            remote: Arc::new(remote),
+            refused: Arc::new(refused),
+            proxy,
+            corrupt: Box::new(move |path| {
+                let file = store.file_by_path(&format!("{ROOT}/{}", path.as_str())).unwrap();
+                assert!(store.corrupt(&file.id));
+            }),
+            tokens: Some(TokenControl {
+                expire: Box::new(move || expiring.expire_access_tokens()),
+                refreshes: Box::new(move || counting.refreshes()),
+            }),
+            _keep: Box::new((fakes, dir)),
+        }
+    }
+
+    crate::conformance!(harness);
+}
+
 /// One `#[tokio::test]` per suite function, for the provider module it is invoked in.
 #[macro_export]
 macro_rules! conformance {
@@ -138,6 +234,8 @@ macro_rules! conformance {
             change_feed_sees_adds_deletes_and_renames,
             a_corrupted_download_is_caught,
             delete_is_idempotent,
+            an_expired_token_is_refreshed,
+            replacing_a_file_keeps_one,
         );
     };
     (@tests $harness:path; $($name:ident),* $(,)?) => {

@@ -81,17 +81,21 @@ pub async fn just_above_the_chunk_threshold(h: &Harness) {
 }
 
 pub async fn retry_after_is_obeyed(h: &Harness) {
-    h.proxy.inject("PUT", "/retry.jpg", Fault::Status { status: 503, retry_after: Some(1), code: "SlowDown" });
+    let (method, matching) = h.targets.upload;
+    h.proxy.inject(method, matching, Fault::Status { status: 503, retry_after: Some(1), code: "SlowDown" });
+    h.proxy.clear_log();
     let started = Instant::now();
     upload_bytes(h, "retry.jpg", &bytes(100, 5)).await;
     assert!(started.elapsed() >= Duration::from_secs(1), "retried after {:?}, before Retry-After", started.elapsed());
-    let puts = h.proxy.log().iter().filter(|l| l.method == "PUT" && l.path_and_query.contains("retry.jpg")).count();
-    assert_eq!(puts, 2);
+    let sent = h.proxy.log().iter().filter(|l| l.method == method && l.path_and_query.contains(matching)).count();
+    assert_eq!(sent, 2, "the upload and its one retry");
 }
 
 pub async fn server_errors_are_retried(h: &Harness) {
-    h.proxy.inject("PUT", "/flaky.jpg", Fault::Status { status: 500, retry_after: None, code: "InternalError" });
-    h.proxy.inject("GET", "/flaky.jpg", Fault::Status { status: 429, retry_after: None, code: "SlowDown" });
+    let (up, up_matching) = h.targets.upload;
+    let (down, down_matching) = h.targets.download;
+    h.proxy.inject(up, up_matching, Fault::Status { status: 500, retry_after: None, code: "InternalError" });
+    h.proxy.inject(down, down_matching, Fault::Status { status: 429, retry_after: None, code: "SlowDown" });
     upload_bytes(h, "flaky.jpg", &bytes(100, 6)).await;
     assert_eq!(download_bytes(h, "flaky.jpg").await.unwrap(), bytes(100, 6));
     assert_eq!(h.proxy.pending_faults(), 0);
@@ -102,10 +106,12 @@ pub async fn a_cut_upload_resumes_without_starting_over(h: &Harness) {
     let size = caps.simple_upload_limit * 2 + 1000;
     let content = bytes(usize::try_from(size).unwrap(), 7);
     // Cut the second chunk half way.
-    h.proxy.inject("PUT", "partNumber=2", Fault::CutRequestAfter(1024 * 1024));
+    let (method, matching, skip) = h.targets.second_chunk;
+    h.proxy.inject_after(method, matching, skip, Fault::CutRequestAfter(1024 * 1024));
     h.proxy.clear_log();
     upload_bytes(h, "cut/video.mov", &content).await;
-    let sent: usize = h.proxy.log().iter().filter(|l| l.method == "PUT").map(|l| l.body_len).sum();
+    assert_eq!(h.proxy.pending_faults(), 0, "the cut was never played");
+    let sent: usize = h.proxy.log().iter().filter(|l| l.method == method).map(|l| l.body_len).sum();
     // Everything once, plus what the cut threw away: far less than the file twice.
     assert!(sent < content.len() + content.len() / 2, "sent {sent} bytes for a {size}-byte file");
     assert_eq!(download_bytes(h, "cut/video.mov").await.unwrap(), content);
@@ -113,8 +119,10 @@ pub async fn a_cut_upload_resumes_without_starting_over(h: &Harness) {
 
 pub async fn a_cut_download_is_retried(h: &Harness) {
     upload_bytes(h, "cutdown.jpg", &bytes(50_000, 8)).await;
-    h.proxy.inject("GET", "/cutdown.jpg", Fault::CutResponseAfter(10_000));
+    let (method, matching) = h.targets.download;
+    h.proxy.inject(method, matching, Fault::CutResponseAfter(10_000));
     assert_eq!(download_bytes(h, "cutdown.jpg").await.unwrap(), bytes(50_000, 8));
+    assert_eq!(h.proxy.pending_faults(), 0, "the cut was never played");
 }
 
 pub async fn refused_credentials_need_reconnect(h: &Harness) {
@@ -191,4 +199,30 @@ pub async fn delete_is_idempotent(h: &Harness) {
     h.remote.delete(&p("gone.jpg")).await.unwrap();
     h.remote.delete(&p("gone.jpg")).await.unwrap();
     assert!(h.remote.stat(&p("gone.jpg")).await.unwrap().is_none());
+}
+
+pub async fn an_expired_token_is_refreshed(h: &Harness) {
+    let Some(tokens) = &h.tokens else {
+        eprintln!("{}: no access tokens (skipped by capability)", h.remote.capabilities().provider);
+        return;
+    };
+    upload_bytes(h, "token/before.jpg", &bytes(100, 40)).await;
+    let refreshes = (tokens.refreshes)();
+    (tokens.expire)();
+    // The provider answers 401; the token is refreshed and the upload made again, unnoticed.
+    upload_bytes(h, "token/after.jpg", &bytes(100, 41)).await;
+    assert_eq!(download_bytes(h, "token/after.jpg").await.unwrap(), bytes(100, 41));
+    assert_eq!((tokens.refreshes)(), refreshes + 1, "one refresh");
+}
+
+pub async fn replacing_a_file_keeps_one(h: &Harness) {
+    upload_bytes(h, "edit/photo.jpg", &bytes(3000, 50)).await;
+    upload_bytes(h, "edit/photo.jpg", &bytes(2000, 51)).await;
+    // And once above the chunk threshold, through the chunked path.
+    let big = bytes(usize::try_from(h.remote.capabilities().simple_upload_limit + 10).unwrap(), 52);
+    upload_bytes(h, "edit/photo.jpg", &big).await;
+    let files: Vec<_> = h.remote.list(&p("edit")).await.unwrap().into_iter().filter(|e| !e.is_folder).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].size, big.len() as u64);
+    assert_eq!(download_bytes(h, "edit/photo.jpg").await.unwrap(), big);
 }

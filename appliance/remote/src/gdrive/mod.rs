@@ -1,0 +1,340 @@
+//! Google Drive v3. Drive has ids, not paths: a path is walked folder by folder from the
+//! connection's folder (cached, and folder creation serialised, because two folders of one name
+//! are legal in Drive and a race would make both). Uploads are multipart up to 5 MB and resumable
+//! sessions above, in chunks that are multiples of 256 KiB; downloads are checked against
+//! `md5Checksum`. With the `drive.file` scope the box sees only what it created.
+
+mod api;
+mod changes;
+mod upload;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use md5::{Digest, Md5};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Mutex;
+
+use crate::oauth::TokenSource;
+use crate::{
+    Capabilities, ChangeFeed, ChangePage, Entry, HashKind, Pacer, Remote, RemoteError, RemoteHash, RemotePath,
+};
+use api::{quoted, File, FileList, FILE_FIELDS, FOLDER_MIME};
+
+/// Google's chunk granularity for resumable uploads.
+pub const CHUNK_MULTIPLE: u64 = 256 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct DriveSettings {
+    /// `https://www.googleapis.com` (metadata under /drive/v3, media under /upload/drive/v3).
+    pub api_base: String,
+    /// The connection's folder, from My Drive's root ("Shoebox/Family"); made if missing.
+    pub root: RemotePath,
+    /// Files above this go in a resumable session (Drive's multipart limit is 5 MB).
+    pub simple_upload_limit: u64,
+    /// Resumable chunk size, a multiple of 256 KiB: also what one upload holds in memory.
+    pub chunk_size: u64,
+}
+
+impl DriveSettings {
+    pub fn new(api_base: &str, root: RemotePath) -> Self {
+        DriveSettings {
+            api_base: api_base.trim_end_matches('/').to_string(),
+            root,
+            simple_upload_limit: 5 * 1000 * 1000,
+            chunk_size: 8 * 1024 * 1024,
+        }
+    }
+}
+
+pub struct GoogleDrive {
+    settings: DriveSettings,
+    http: reqwest::Client,
+    tokens: Arc<TokenSource>,
+    pacer: Pacer,
+    capabilities: Capabilities,
+    /// Folder path (below the connection's folder) → id; "" is the connection's folder itself.
+    folders: Mutex<HashMap<String, String>>,
+}
+
+impl GoogleDrive {
+    pub fn new(
+        settings: DriveSettings,
+        http: reqwest::Client,
+        tokens: Arc<TokenSource>,
+        pacer: Pacer,
+    ) -> Result<Self, RemoteError> {
+        let chunk_size = settings.chunk_size.max(CHUNK_MULTIPLE) / CHUNK_MULTIPLE * CHUNK_MULTIPLE;
+        let capabilities = Capabilities {
+            provider: api::PROVIDER,
+            hashes: &[HashKind::Md5],
+            change_feed: ChangeFeed::Native,
+            server_side_copy: true,
+            real_folders: true,
+            simple_upload_limit: settings.simple_upload_limit,
+            chunk_multiple: CHUNK_MULTIPLE,
+        };
+        Ok(GoogleDrive {
+            settings: DriveSettings { chunk_size, ..settings },
+            http,
+            tokens,
+            pacer,
+            capabilities,
+            folders: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.settings.api_base)
+    }
+
+    /// The children of a folder named `name` (Drive matches names without case; we compare exactly).
+    async fn children_named(&self, parent: &str, name: &str) -> Result<Vec<File>, RemoteError> {
+        let q = format!("{} in parents and name = {} and trashed = false", quoted(parent), quoted(name));
+        let list: FileList = self
+            .json("drive lookup", |token| {
+                self.http.get(self.url("/drive/v3/files")).bearer_auth(token).query(&[
+                    ("q", q.as_str()),
+                    ("fields", &format!("files({FILE_FIELDS})")),
+                    ("pageSize", "1000"),
+                ])
+            })
+            .await?;
+        Ok(list.files.into_iter().filter(|f| f.name == name).collect())
+    }
+
+    /// The id of the folder at `path` below the connection's folder, making what is missing when
+    /// `create`; None when it does not exist and `create` is false.
+    async fn folder_id(&self, path: &RemotePath, create: bool) -> Result<Option<String>, RemoteError> {
+        // One walker at a time: two concurrent uploads into a new folder must not make it twice.
+        let mut cache = self.folders.lock().await;
+        if let Some(id) = cache.get(path.as_str()) {
+            return Ok(Some(id.clone()));
+        }
+        let mut id = match cache.get("") {
+            Some(id) => id.clone(),
+            None => {
+                // The connection's folder itself, from My Drive's root.
+                let mut id = "root".to_string();
+                for name in self.settings.root.as_str().split('/').filter(|s| !s.is_empty()) {
+                    match self.child_folder(&id, name, create).await? {
+                        Some(next) => id = next,
+                        None => return Ok(None),
+                    }
+                }
+                cache.insert(String::new(), id.clone());
+                id
+            }
+        };
+        let mut walked = String::new();
+        for name in path.as_str().split('/').filter(|s| !s.is_empty()) {
+            walked = if walked.is_empty() { name.to_string() } else { format!("{walked}/{name}") };
+            if let Some(known) = cache.get(&walked) {
+                id = known.clone();
+                continue;
+            }
+            match self.child_folder(&id, name, create).await? {
+                Some(next) => id = next,
+                None => return Ok(None),
+            }
+            cache.insert(walked.clone(), id.clone());
+        }
+        Ok(Some(id))
+    }
+
+    async fn child_folder(&self, parent: &str, name: &str, create: bool) -> Result<Option<String>, RemoteError> {
+        match self.children_named(parent, name).await?.into_iter().find(File::is_folder) {
+            Some(folder) => Ok(Some(folder.id)),
+            None if create => Ok(Some(self.create_folder(parent, name).await?.id)),
+            None => Ok(None),
+        }
+    }
+
+    async fn create_folder(&self, parent: &str, name: &str) -> Result<File, RemoteError> {
+        let body = serde_json::json!({ "name": name, "mimeType": FOLDER_MIME, "parents": [parent] });
+        self.json("drive create folder", |token| {
+            self.http.post(self.url("/drive/v3/files")).bearer_auth(token).query(&[("fields", FILE_FIELDS)]).json(&body)
+        })
+        .await
+    }
+
+    /// The file (not folder) at `path`, if any.
+    async fn file_at(&self, path: &RemotePath) -> Result<Option<File>, RemoteError> {
+        let Some(parent) = path.parent() else { return Ok(None) };
+        let Some(parent_id) = self.folder_id(&parent, false).await? else { return Ok(None) };
+        Ok(self.children_named(&parent_id, path.name()).await?.into_iter().find(|f| !f.is_folder()))
+    }
+
+    fn entry(path: RemotePath, file: &File) -> Entry {
+        Entry {
+            path,
+            is_folder: file.is_folder(),
+            size: file.size(),
+            modified: file
+                .modified_time
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            hash: file.md5_checksum.as_ref().map(|m| RemoteHash { kind: HashKind::Md5, value: m.to_ascii_lowercase() }),
+            id: Some(file.id.clone()),
+        }
+    }
+
+    /// Every page of a folder's children.
+    async fn children(&self, parent: &str) -> Result<Vec<File>, RemoteError> {
+        let q = format!("{} in parents and trashed = false", quoted(parent));
+        let mut files = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let list: FileList = self
+                .json("drive list", |token| {
+                    let mut r = self.http.get(self.url("/drive/v3/files")).bearer_auth(token).query(&[
+                        ("q", q.as_str()),
+                        ("fields", &format!("nextPageToken,files({FILE_FIELDS})")),
+                        ("pageSize", "1000"),
+                    ]);
+                    if let Some(p) = &page {
+                        r = r.query(&[("pageToken", p.as_str())]);
+                    }
+                    r
+                })
+                .await?;
+            files.extend(list.files);
+            match list.next_page_token {
+                Some(next) => page = Some(next),
+                None => return Ok(files),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Remote for GoogleDrive {
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
+    }
+
+    async fn ensure_folder(&self, path: &RemotePath) -> Result<(), RemoteError> {
+        self.folder_id(path, true).await.map(|_| ())
+    }
+
+    async fn upload(&self, local: &Path, to: &RemotePath) -> Result<Entry, RemoteError> {
+        let Some(parent) = to.parent() else {
+            return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
+        };
+        let parent_id = self.folder_id(&parent, true).await?.unwrap_or_default();
+        let existing = self.children_named(&parent_id, to.name()).await?.into_iter().find(|f| !f.is_folder());
+        let file = upload::upload(self, local, &parent_id, to.name(), existing.map(|f| f.id)).await?;
+        Ok(Self::entry(to.clone(), &file))
+    }
+
+    async fn stat(&self, path: &RemotePath) -> Result<Option<Entry>, RemoteError> {
+        if path.is_root() {
+            let id = self.folder_id(path, false).await?;
+            return Ok(id.map(|id| Entry {
+                path: path.clone(),
+                is_folder: true,
+                size: 0,
+                modified: None,
+                hash: None,
+                id: Some(id),
+            }));
+        }
+        let Some(parent) = path.parent() else { return Ok(None) };
+        let Some(parent_id) = self.folder_id(&parent, false).await? else { return Ok(None) };
+        let found = self.children_named(&parent_id, path.name()).await?;
+        // A file wins over a folder of the same name: the box stores files.
+        let best = found.iter().find(|f| !f.is_folder()).or_else(|| found.first());
+        Ok(best.map(|f| Self::entry(path.clone(), f)))
+    }
+
+    async fn list(&self, folder: &RemotePath) -> Result<Vec<Entry>, RemoteError> {
+        let Some(id) = self.folder_id(folder, false).await? else { return Ok(Vec::new()) };
+        let mut entries = Vec::new();
+        let mut pending = vec![(folder.clone(), id)];
+        while let Some((path, id)) = pending.pop() {
+            for file in self.children(&id).await? {
+                let Ok(child) = path.join(&file.name) else { continue };
+                if file.is_folder() {
+                    pending.push((child.clone(), file.id.clone()));
+                }
+                entries.push(Self::entry(child, &file));
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, RemoteError> {
+        changes::changes(self, cursor).await
+    }
+
+    async fn download(&self, from: &RemotePath, to: &Path) -> Result<Entry, RemoteError> {
+        let Some(file) = self.file_at(from).await? else {
+            return Err(RemoteError::Provider {
+                provider: api::PROVIDER,
+                status: 404,
+                code: Some("notFound".into()),
+                message: format!("{from} is not there"),
+                class: crate::ErrorClass::NotFound,
+            });
+        };
+        let expected = file.md5_checksum.clone().map(|m| m.to_ascii_lowercase());
+        let url = self.url(&format!("/drive/v3/files/{}", file.id));
+        let result = self
+            .request(
+                "drive download",
+                |token| self.http.get(&url).bearer_auth(token).query(&[("alt", "media")]),
+                |response| async {
+                    let mut out = tokio::fs::File::create(to).await.map_err(|e| RemoteError::local(to, e))?;
+                    let mut md5 = Md5::new();
+                    let mut stream = response.bytes_stream();
+                    let mut received = 0u64;
+                    while let Some(chunk) = stream.try_next().await? {
+                        md5.update(&chunk);
+                        received += chunk.len() as u64;
+                        out.write_all(&chunk).await.map_err(|e| RemoteError::local(to, e))?;
+                    }
+                    out.flush().await.map_err(|e| RemoteError::local(to, e))?;
+                    if received != file.size() {
+                        return Err(RemoteError::Network(format!(
+                            "{from}: {received} of {} bytes arrived",
+                            file.size()
+                        )));
+                    }
+                    let ours = hex::encode(md5.finalize());
+                    match &expected {
+                        Some(theirs) if *theirs != ours => Err(RemoteError::HashMismatch {
+                            what: from.to_string(),
+                            kind: "md5Checksum",
+                            remote: theirs.clone(),
+                            local: ours,
+                        }),
+                        _ => Ok(()),
+                    }
+                },
+            )
+            .await;
+        if let Err(e) = result {
+            let _ = tokio::fs::remove_file(to).await;
+            return Err(e);
+        }
+        Ok(Self::entry(from.clone(), &file))
+    }
+
+    async fn delete(&self, path: &RemotePath) -> Result<(), RemoteError> {
+        let Some(file) = self.file_at(path).await? else { return Ok(()) };
+        // To the owner's trash, not gone for good: Drive empties it after 30 days.
+        let url = self.url(&format!("/drive/v3/files/{}", file.id));
+        let body = serde_json::json!({ "trashed": true });
+        self.request(
+            "drive trash",
+            |token| self.http.patch(&url).bearer_auth(token).query(&[("fields", "id")]).json(&body),
+            |_| async { Ok(()) },
+        )
+        .await
+    }
+}

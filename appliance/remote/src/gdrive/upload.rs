@@ -1,0 +1,243 @@
+//! Uploads to Drive. Up to the simple limit: one multipart/related request (metadata and bytes).
+//! Above it: a resumable session (manage-uploads guide). Chunks are multiples of 256 KiB sent with
+//! `Content-Range`; a 308 says with `Range: bytes=0-N` how much Drive has, which may be less than
+//! sent, so the next chunk starts there. After a failed chunk the session's status is asked
+//! (`Content-Range: bytes */TOTAL`) and the upload resumes from what Drive kept, never from zero.
+//! A session Drive forgot (404) starts over once. Our MD5 is computed over the bytes in the order
+//! Drive confirms them, and compared with the File's `md5Checksum`.
+
+use md5::{Digest, Md5};
+use serde_json::json;
+use std::path::Path;
+
+use super::api::{check, File, FILE_FIELDS, PROVIDER};
+use super::GoogleDrive;
+use crate::error::{ErrorClass, RemoteError};
+
+const BOUNDARY: &str = "shoebox-drive-upload-7d1c2a";
+
+pub(super) async fn upload(
+    drive: &GoogleDrive,
+    local: &Path,
+    parent: &str,
+    name: &str,
+    existing: Option<String>,
+) -> Result<File, RemoteError> {
+    let size = tokio::fs::metadata(local).await.map_err(|e| RemoteError::local(local, e))?.len();
+    let (file, ours) = if size <= drive.settings.simple_upload_limit {
+        multipart(drive, local, parent, name, existing.as_deref()).await?
+    } else {
+        match resumable(drive, local, size, parent, name, existing.as_deref()).await {
+            Err(e) if e.class() == ErrorClass::NotFound => {
+                tracing::info!(name, "the upload session was forgotten; starting it again");
+                resumable(drive, local, size, parent, name, existing.as_deref()).await?
+            }
+            other => other?,
+        }
+    };
+    match &file.md5_checksum {
+        Some(theirs) if theirs.to_ascii_lowercase() != ours => Err(RemoteError::HashMismatch {
+            what: name.to_string(),
+            kind: "md5Checksum",
+            remote: theirs.clone(),
+            local: ours,
+        }),
+        _ => Ok(file),
+    }
+}
+
+/// Metadata for a new file (with its folder) or for new content of an existing one (none).
+fn metadata(parent: &str, name: &str, existing: Option<&str>) -> serde_json::Value {
+    match existing {
+        Some(_) => json!({}),
+        None => json!({ "name": name, "parents": [parent] }),
+    }
+}
+
+async fn multipart(
+    drive: &GoogleDrive,
+    local: &Path,
+    parent: &str,
+    name: &str,
+    existing: Option<&str>,
+) -> Result<(File, String), RemoteError> {
+    let bytes = tokio::fs::read(local).await.map_err(|e| RemoteError::local(local, e))?;
+    let ours = hex::encode(Md5::digest(&bytes));
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{}\r\n--{BOUNDARY}\r\nContent-Type: application/octet-stream\r\n\r\n",
+        metadata(parent, name, existing)
+    )
+    .into_bytes();
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let body = bytes::Bytes::from(body);
+    let (method, url) = match existing {
+        Some(id) => (reqwest::Method::PATCH, drive.url(&format!("/upload/drive/v3/files/{id}"))),
+        None => (reqwest::Method::POST, drive.url("/upload/drive/v3/files")),
+    };
+    let file = drive
+        .json("drive multipart upload", |token| {
+            drive
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(token)
+                .query(&[("uploadType", "multipart"), ("fields", FILE_FIELDS)])
+                .header("content-type", format!("multipart/related; boundary={BOUNDARY}"))
+                .body(body.clone())
+        })
+        .await?;
+    Ok((file, ours))
+}
+
+/// Where the session is: how many bytes Drive holds, or the finished File.
+enum Progress {
+    Stored(u64),
+    Done(File),
+}
+
+async fn resumable(
+    drive: &GoogleDrive,
+    local: &Path,
+    size: u64,
+    parent: &str,
+    name: &str,
+    existing: Option<&str>,
+) -> Result<(File, String), RemoteError> {
+    let (method, url) = match existing {
+        Some(id) => (reqwest::Method::PATCH, drive.url(&format!("/upload/drive/v3/files/{id}"))),
+        None => (reqwest::Method::POST, drive.url("/upload/drive/v3/files")),
+    };
+    let meta = metadata(parent, name, existing);
+    let session: String = drive
+        .request(
+            "drive start upload",
+            |token| {
+                drive
+                    .http
+                    .request(method.clone(), &url)
+                    .bearer_auth(token)
+                    .query(&[("uploadType", "resumable"), ("fields", FILE_FIELDS)])
+                    .header("x-upload-content-length", size)
+                    .json(&meta)
+            },
+            |response| async move {
+                response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string).ok_or_else(|| {
+                    RemoteError::Protocol { provider: PROVIDER, detail: "no Location for the upload session".into() }
+                })
+            },
+        )
+        .await?;
+
+    let state = tokio::sync::Mutex::new(Session {
+        url: session,
+        file: std::fs::File::open(local).map_err(|e| RemoteError::local(local, e))?,
+        size,
+        stored: 0,
+        md5: Md5::new(),
+        lost: false,
+    });
+    loop {
+        let done =
+            drive.pacer.run("drive upload chunk", || async { state.lock().await.step(drive, local).await }).await?;
+        if let Some(file) = done {
+            let md5 = std::mem::replace(&mut state.lock().await.md5, Md5::new());
+            return Ok((file, hex::encode(md5.finalize())));
+        }
+    }
+}
+
+/// One resumable session in progress. `stored` is what Drive confirmed; `md5` covers exactly
+/// those bytes; `lost` means a chunk went out without an answer, so Drive must be asked first.
+struct Session {
+    url: String,
+    file: std::fs::File,
+    size: u64,
+    stored: u64,
+    md5: Md5,
+    lost: bool,
+}
+
+impl Session {
+    /// One attempt: (after a failure, the status query, then) the next chunk. Some(File) at the end.
+    async fn step(&mut self, drive: &GoogleDrive, local: &Path) -> Result<Option<File>, RemoteError> {
+        if self.lost {
+            let query = drive.http.put(&self.url).header("content-range", format!("bytes */{}", self.size));
+            match read_progress(query.send().await?).await? {
+                Progress::Done(file) => {
+                    self.confirm_from_disk(local, self.size)?;
+                    return Ok(Some(file));
+                }
+                Progress::Stored(n) => self.confirm_from_disk(local, n)?,
+            }
+            self.lost = false;
+        }
+        let offset = self.stored;
+        let len = drive.settings.chunk_size.min(self.size - offset);
+        let chunk = read_at(&self.file, local, offset, len)?;
+        let range = format!("bytes {offset}-{}/{}", offset + len - 1, self.size);
+        self.lost = true;
+        let response = drive.http.put(&self.url).header("content-range", range).body(chunk.clone()).send().await?;
+        let progress = read_progress(response).await?;
+        self.lost = false;
+        match progress {
+            Progress::Stored(n) if (offset..=offset + len).contains(&n) => {
+                self.md5.update(&chunk[..usize::try_from(n - offset).unwrap_or(0)]);
+                self.stored = n;
+                Ok(None)
+            }
+            Progress::Stored(n) => {
+                self.confirm_from_disk(local, n)?;
+                Ok(None)
+            }
+            Progress::Done(file) => {
+                self.md5.update(&chunk);
+                self.stored = offset + len;
+                Ok(Some(file))
+            }
+        }
+    }
+
+    /// Drive holds `n` bytes: hash what it newly confirmed from the file (after a lost answer).
+    fn confirm_from_disk(&mut self, local: &Path, n: u64) -> Result<(), RemoteError> {
+        if n < self.stored {
+            // Drive kept less than it had confirmed: hash again from the start.
+            self.md5 = Md5::new();
+            self.stored = 0;
+        }
+        if n > self.stored {
+            self.md5.update(&read_at(&self.file, local, self.stored, n - self.stored)?);
+            self.stored = n;
+        }
+        Ok(())
+    }
+}
+
+/// A 308 (or 200 with the override header, for clients that ask for it) is progress; 200/201
+/// with a File is the end; anything else is an error to classify.
+async fn read_progress(response: reqwest::Response) -> Result<Progress, RemoteError> {
+    let status = response.status().as_u16();
+    let overridden = response.headers().get("x-http-status-code-override").and_then(|v| v.to_str().ok()) == Some("308");
+    if status == 308 || overridden {
+        let stored = response
+            .headers()
+            .get("range")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|r| r.strip_prefix("bytes=0-"))
+            .and_then(|n| n.parse::<u64>().ok())
+            .map_or(0, |last| last + 1);
+        return Ok(Progress::Stored(stored));
+    }
+    let response = check(response).await?;
+    let text = response.text().await?;
+    serde_json::from_str(&text)
+        .map(Progress::Done)
+        .map_err(|e| RemoteError::Protocol { provider: PROVIDER, detail: format!("upload answer: {e}") })
+}
+
+fn read_at(file: &std::fs::File, local: &Path, offset: u64, len: u64) -> Result<bytes::Bytes, RemoteError> {
+    use std::os::unix::fs::FileExt;
+    let len = usize::try_from(len).map_err(|_| RemoteError::Config("chunk too large".into()))?;
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, offset).map_err(|e| RemoteError::local(local, e))?;
+    Ok(bytes::Bytes::from(buf))
+}
