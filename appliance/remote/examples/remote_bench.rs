@@ -3,7 +3,8 @@
 //! server (no hashing, no parts), and against a plain multipart upload with the same parts (the
 //! server's cost of assembling parts, which a single PUT does not pay). Three alternating rounds,
 //! medians reported, because the disk under these machines varies from one minute to the next.
-//! The peak-RSS growth is read around our first upload, before any reference has run.
+//! The peak-RSS growth is read around our first upload, before any reference has run. Errors are
+//! printed without their URLs: presigned URLs carry a signature.
 //!
 //!   remote_bench ENDPOINT ACCESS_KEY SECRET_KEY BUCKET FILE
 
@@ -33,14 +34,15 @@ impl Plain {
         let body = ReaderStream::new(tokio::fs::File::open(file).await?);
         let url = self.bucket.put_object(Some(&self.credentials), "plain/file.bin").sign(HOUR);
         let request = self.http.put(url).header("content-length", size).body(reqwest::Body::wrap_stream(body));
-        request.send().await?.error_for_status()?;
+        request.send().await?.error_for_status().map_err(|e| e.without_url())?;
         Ok(())
     }
 
     async fn multipart(&self, file: &Path) -> anyhow::Result<()> {
         let key = "plain/multipart.bin";
         let create = CreateMultipartUpload::new(&self.bucket, Some(&self.credentials), key).sign(HOUR);
-        let created = self.http.post(create).send().await?.error_for_status()?.text().await?;
+        let created =
+            self.http.post(create).send().await?.error_for_status().map_err(|e| e.without_url())?.text().await?;
         let upload_id = CreateMultipartUpload::parse_response(&created)?.upload_id().to_string();
         let mut etags = Vec::new();
         let mut source = tokio::fs::File::open(file).await?;
@@ -50,7 +52,7 @@ impl Plain {
                 break;
             }
             let url = self.bucket.upload_part(Some(&self.credentials), key, number, &upload_id).sign(HOUR);
-            let answer = self.http.put(url).body(part).send().await?.error_for_status()?;
+            let answer = self.http.put(url).body(part).send().await?.error_for_status().map_err(|e| e.without_url())?;
             etags.push(answer.headers().get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string());
         }
         let complete = self.bucket.complete_multipart_upload(
@@ -59,13 +61,20 @@ impl Plain {
             &upload_id,
             etags.iter().map(String::as_str),
         );
-        self.http.post(complete.sign(HOUR)).body(complete.body()).send().await?.error_for_status()?;
+        self.http
+            .post(complete.sign(HOUR))
+            .body(complete.body())
+            .send()
+            .await?
+            .error_for_status()
+            .map_err(|e| e.without_url())?;
         Ok(())
     }
 
     async fn get(&self, to: &Path) -> anyhow::Result<()> {
         let url = self.bucket.get_object(Some(&self.credentials), "plain/file.bin").sign(HOUR);
-        let mut stream = self.http.get(url).send().await?.error_for_status()?.bytes_stream();
+        let mut stream =
+            self.http.get(url).send().await?.error_for_status().map_err(|e| e.without_url())?.bytes_stream();
         let mut out = tokio::fs::File::create(to).await?;
         while let Some(chunk) = stream.try_next().await? {
             out.write_all(&chunk).await?;

@@ -58,6 +58,8 @@ pub struct S3EtagHasher {
 
 impl S3EtagHasher {
     pub fn new(part_size: Option<u64>) -> Self {
+        // A part size of zero would never close a part.
+        let part_size = part_size.map(|p| p.max(1));
         S3EtagHasher { part_size, whole: Md5::new(), part: Md5::new(), in_part: 0, part_md5s: Vec::new(), parts: 0 }
     }
 

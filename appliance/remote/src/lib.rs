@@ -10,6 +10,7 @@ pub mod gdrive;
 pub mod hash;
 pub mod oauth;
 mod pacer;
+mod partial;
 mod path;
 pub mod s3;
 mod secret;
@@ -78,6 +79,17 @@ pub enum Change {
     Removed(RemotePath),
 }
 
+/// The HTTP client for a provider's API: HTTPS with built-in roots, and timeouts, so a connection
+/// that hangs without a reset fails (and is retried) instead of holding a worker for ever. The read
+/// timeout is per read, not per transfer, so large files are not cut short.
+pub fn http_client() -> Result<reqwest::Client, RemoteError> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .read_timeout(std::time::Duration::from_secs(120))
+        .build()
+        .map_err(|e| RemoteError::Config(format!("HTTP client: {e}")))
+}
+
 #[async_trait]
 pub trait Remote: Send + Sync {
     fn capabilities(&self) -> &Capabilities;
@@ -99,8 +111,9 @@ pub trait Remote: Send + Sync {
     /// to continue from.
     async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, RemoteError>;
 
-    /// Downloads `from` into the file `to` (created or truncated), streamed, and checks the bytes
-    /// against the provider's hash; on a mismatch `to` is removed.
+    /// Downloads `from` into the file `to`, streamed, and checks the bytes against the provider's
+    /// hash. The bytes land beside `to` and replace it only once checked: on any error `to` is as
+    /// it was.
     async fn download(&self, from: &RemotePath, to: &Path) -> Result<Entry, RemoteError>;
 
     /// Deletes the file at `path`; a file already gone is not an error.

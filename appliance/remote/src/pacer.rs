@@ -1,7 +1,7 @@
 //! The one pacer every provider's calls go through: at most `concurrency` calls at once, at most
 //! one call start per `min_interval` (the provider's request rate), and on a retryable error a
 //! pause before the next attempt: the provider's `Retry-After` when it gave one, otherwise an
-//! exponential back-off with full jitter, for at most `max_attempts` attempts in all.
+//! exponential back-off with jitter, for at most `max_attempts` attempts in all.
 
 use std::future::Future;
 use std::time::Duration;
@@ -102,8 +102,8 @@ impl Pacer {
         tokio::time::sleep_until(start).await;
     }
 
-    /// Full jitter (a uniform pause up to the exponential bound): many boxes retrying after the
-    /// same provider hiccup do not come back in step.
+    /// Jitter (a uniform pause between half and all of the exponential bound): many boxes retrying
+    /// after the same provider hiccup do not come back in step.
     fn backoff(&self, attempt: u32) -> Duration {
         let exp = self.settings.base_backoff.saturating_mul(1u32 << (attempt - 1).min(16));
         let bound = exp.min(self.settings.max_backoff);

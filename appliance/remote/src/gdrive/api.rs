@@ -109,23 +109,31 @@ impl GoogleDrive {
     where
         Fut: std::future::Future<Output = Result<T, RemoteError>>,
     {
-        self.pacer
-            .run(what, || async {
-                let token = self.tokens.access_token().await?;
-                let response = build(token.expose()).send().await?;
-                if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-                    self.tokens.rejected(&token).await?;
-                    return Err(RemoteError::Provider {
-                        provider: PROVIDER,
-                        status: 401,
-                        code: Some("authError".into()),
-                        message: "the access token was refused; refreshed, trying again".into(),
-                        class: ErrorClass::Retry { after: Some(Duration::ZERO) },
-                    });
-                }
-                read(check(response).await?).await
-            })
-            .await
+        self.pacer.run(what, || self.attempt(&build, &read)).await
+    }
+
+    /// One try of [`request`](Self::request), for callers that run the pacer themselves.
+    pub(super) async fn attempt<T, Fut>(
+        &self,
+        build: &impl Fn(&str) -> reqwest::RequestBuilder,
+        read: &impl Fn(reqwest::Response) -> Fut,
+    ) -> Result<T, RemoteError>
+    where
+        Fut: std::future::Future<Output = Result<T, RemoteError>>,
+    {
+        let token = self.tokens.access_token().await?;
+        let response = build(token.expose()).send().await?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            self.tokens.rejected(&token).await?;
+            return Err(RemoteError::Provider {
+                provider: PROVIDER,
+                status: 401,
+                code: Some("authError".into()),
+                message: "the access token was refused; refreshed, trying again".into(),
+                class: ErrorClass::Retry { after: Some(Duration::ZERO) },
+            });
+        }
+        read(check(response).await?).await
     }
 
     pub(super) async fn json<T: serde::de::DeserializeOwned>(
@@ -133,13 +141,14 @@ impl GoogleDrive {
         what: &str,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<T, RemoteError> {
-        self.request(what, build, |response| async move {
-            let text = response.text().await?;
-            serde_json::from_str(&text)
-                .map_err(|e| RemoteError::Protocol { provider: PROVIDER, detail: format!("{e}: {text:.200}") })
-        })
-        .await
+        self.request(what, build, read_json).await
     }
+}
+
+pub(super) async fn read_json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, RemoteError> {
+    let text = response.text().await?;
+    serde_json::from_str(&text)
+        .map_err(|e| RemoteError::Protocol { provider: PROVIDER, detail: format!("{e}: {text:.200}") })
 }
 
 /// A `q` string literal: backslash and quote escaped.

@@ -38,7 +38,8 @@ struct ChangeList {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DriveChange {
-    file_id: String,
+    /// Absent on changes to a shared drive itself (`changeType: "drive"`), which are skipped.
+    file_id: Option<String>,
     #[serde(default)]
     removed: bool,
     file: Option<File>,
@@ -58,22 +59,39 @@ pub(super) async fn changes(drive: &GoogleDrive, cursor: Option<&str>) -> Result
         .await?;
     let mut out = Vec::new();
     for change in list.changes {
+        let Some(id) = change.file_id else { continue };
         let gone = change.removed || change.file.as_ref().is_none_or(|f| f.trashed);
-        let before = cursor.known.get(&change.file_id).cloned();
+        if cursor.known.get(&id).is_some_and(|(path, _)| path.is_empty()) {
+            // The connection's folder itself: renamed or shared, it is still ours; gone, the
+            // connection has nothing to sync against, which is not the same as every file deleted.
+            if gone {
+                return Err(RemoteError::Provider {
+                    provider: PROVIDER,
+                    status: 404,
+                    code: Some("folderGone".into()),
+                    message: "the connection's folder was deleted or moved to the trash".into(),
+                    class: crate::ErrorClass::Conflict,
+                });
+            }
+            continue;
+        }
+        let before = cursor.known.get(&id).cloned();
         let now = if gone { None } else { change.file.as_ref().and_then(|f| new_path(&cursor, f)) };
         match (before, now, change.file) {
-            (Some((old, is_folder)), None, _) => forget(&mut cursor, &old, is_folder, &mut out),
+            (Some((_, is_folder)), None, _) => forget(&mut cursor, &id, is_folder, &mut out),
             (before, Some(path), Some(file)) => {
-                if let Some((old, was_folder)) = before.filter(|(old, _)| *old != path) {
-                    forget(&mut cursor, &old, was_folder, &mut out);
-                    if file.is_folder() {
-                        // A folder renamed or moved in: its files do not appear in the feed.
-                        learn_tree(drive, &mut cursor, &path, &mut out).await?;
-                    }
+                let moved = before.as_ref().is_some_and(|(old, _)| *old != path);
+                if moved {
+                    forget(&mut cursor, &id, file.is_folder(), &mut out);
                 }
-                cursor.known.insert(file.id.clone(), (path.clone(), file.is_folder()));
+                cursor.known.insert(id.clone(), (path.clone(), file.is_folder()));
                 if let Ok(p) = RemotePath::new(&path) {
                     out.push(Change::Upserted(GoogleDrive::entry(p, &file)));
+                }
+                if file.is_folder() && (moved || before.is_none()) {
+                    // A folder renamed, moved in or made: the files already in it are not in the
+                    // feed (Drive reports each item once, in its latest state).
+                    learn_tree(drive, &mut cursor, &path, &mut out).await?;
                 }
             }
             _ => {}
@@ -92,12 +110,13 @@ pub(super) async fn changes(drive: &GoogleDrive, cursor: Option<&str>) -> Result
 /// The first call: the token first (so nothing between it and the listing is missed), then
 /// everything there is.
 async fn first(drive: &GoogleDrive) -> Result<ChangePage, RemoteError> {
+    // The folder first: made after the token, its creation would come back as a change.
+    let root = drive.folder_id(&RemotePath::root(), true).await?.unwrap_or_default();
     let start: StartToken = drive
         .json("drive start token", |token| {
             drive.http.get(drive.url("/drive/v3/changes/startPageToken")).bearer_auth(token)
         })
         .await?;
-    let root = drive.folder_id(&RemotePath::root(), true).await?.unwrap_or_default();
     let mut cursor = Cursor { v: 1, token: start.start_page_token, known: BTreeMap::new() };
     cursor.known.insert(root, (String::new(), true));
     let mut out = Vec::new();
@@ -129,20 +148,31 @@ fn new_path(cursor: &Cursor, file: &File) -> Option<String> {
     if !is_folder {
         return None;
     }
-    Some(if parent_path.is_empty() { file.name.clone() } else { format!("{parent_path}/{}", file.name) })
+    // Through RemotePath, so names are NFC as the listing stores them, and a name Drive allows
+    // but a path cannot hold (a slash) is left out.
+    let name = RemotePath::new(&file.name).ok().filter(|n| !n.as_str().contains('/'))?;
+    Some(if parent_path.is_empty() { name.as_str().to_string() } else { format!("{parent_path}/{}", name.as_str()) })
 }
 
-/// `old` is gone (or moved): it and, for a folder, everything below it.
-fn forget(cursor: &mut Cursor, old: &str, is_folder: bool, out: &mut Vec<Change>) {
-    let below = format!("{old}/");
-    let gone: Vec<(String, String)> = cursor
-        .known
-        .iter()
-        .filter(|(_, (p, _))| p == old || (is_folder && p.starts_with(&below)))
-        .map(|(id, (p, _))| (id.clone(), p.clone()))
-        .collect();
-    for (id, path) in gone {
-        cursor.known.remove(&id);
+/// The item `id` is gone (or moved): it and, for a folder, everything below it. A path is reported
+/// removed only when no other item still has it (Drive allows two files of one name).
+fn forget(cursor: &mut Cursor, id: &str, is_folder: bool, out: &mut Vec<Change>) {
+    let Some((old, _)) = cursor.known.remove(id) else { return };
+    let mut gone = vec![old.clone()];
+    if is_folder {
+        let below = format!("{old}/");
+        let inside: Vec<String> =
+            cursor.known.iter().filter(|(_, (p, _))| p.starts_with(&below)).map(|(i, _)| i.clone()).collect();
+        for child in inside {
+            if let Some((path, _)) = cursor.known.remove(&child) {
+                gone.push(path);
+            }
+        }
+    }
+    for path in gone {
+        if cursor.known.values().any(|(p, _)| *p == path) {
+            continue;
+        }
         if let Ok(p) = RemotePath::new(&path) {
             out.push(Change::Removed(p));
         }

@@ -14,12 +14,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
 use md5::{Digest, Md5};
-use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
 use crate::oauth::TokenSource;
+use crate::partial;
 use crate::{
     Capabilities, ChangeFeed, ChangePage, Entry, HashKind, Pacer, Remote, RemoteError, RemoteHash, RemotePath,
 };
@@ -94,17 +93,25 @@ impl GoogleDrive {
 
     /// The children of a folder named `name` (Drive matches names without case; we compare exactly).
     async fn children_named(&self, parent: &str, name: &str) -> Result<Vec<File>, RemoteError> {
-        let q = format!("{} in parents and name = {} and trashed = false", quoted(parent), quoted(name));
-        let list: FileList = self
-            .json("drive lookup", |token| {
-                self.http.get(self.url("/drive/v3/files")).bearer_auth(token).query(&[
-                    ("q", q.as_str()),
-                    ("fields", &format!("files({FILE_FIELDS})")),
-                    ("pageSize", "1000"),
-                ])
-            })
-            .await?;
+        let list: FileList = self.json("drive lookup", self.lookup(parent, name)).await?;
         Ok(list.files.into_iter().filter(|f| f.name == name).collect())
+    }
+
+    /// One try of [`children_named`](Self::children_named), inside a caller's own pacer run.
+    async fn children_named_once(&self, parent: &str, name: &str) -> Result<Vec<File>, RemoteError> {
+        let list: FileList = self.attempt(&self.lookup(parent, name), &api::read_json).await?;
+        Ok(list.files.into_iter().filter(|f| f.name == name).collect())
+    }
+
+    fn lookup(&self, parent: &str, name: &str) -> impl Fn(&str) -> reqwest::RequestBuilder + '_ {
+        let q = format!("{} in parents and name = {} and trashed = false", quoted(parent), quoted(name));
+        move |token: &str| {
+            self.http.get(self.url("/drive/v3/files")).bearer_auth(token).query(&[
+                ("q", q.as_str()),
+                ("fields", &format!("files({FILE_FIELDS})")),
+                ("pageSize", "1000"),
+            ])
+        }
     }
 
     /// The id of the folder at `path` below the connection's folder, making what is missing when
@@ -284,21 +291,11 @@ impl Remote for GoogleDrive {
         };
         let expected = file.md5_checksum.clone().map(|m| m.to_ascii_lowercase());
         let url = self.url(&format!("/drive/v3/files/{}", file.id));
-        let result = self
-            .request(
-                "drive download",
-                |token| self.http.get(&url).bearer_auth(token).query(&[("alt", "media")]),
-                |response| async {
-                    let mut out = tokio::fs::File::create(to).await.map_err(|e| RemoteError::local(to, e))?;
-                    let mut md5 = Md5::new();
-                    let mut stream = response.bytes_stream();
-                    let mut received = 0u64;
-                    while let Some(chunk) = stream.try_next().await? {
-                        md5.update(&chunk);
-                        received += chunk.len() as u64;
-                        out.write_all(&chunk).await.map_err(|e| RemoteError::local(to, e))?;
-                    }
-                    out.flush().await.map_err(|e| RemoteError::local(to, e))?;
+        self.request(
+            "drive download",
+            |token| self.http.get(&url).bearer_auth(token).query(&[("alt", "media")]),
+            |response| async {
+                let verify = |md5: Md5, received: u64| {
                     if received != file.size() {
                         return Err(RemoteError::Network(format!(
                             "{from}: {received} of {} bytes arrived",
@@ -315,13 +312,11 @@ impl Remote for GoogleDrive {
                         }),
                         _ => Ok(()),
                     }
-                },
-            )
-            .await;
-        if let Err(e) = result {
-            let _ = tokio::fs::remove_file(to).await;
-            return Err(e);
-        }
+                };
+                partial::receive(to, response, Md5::new(), |md5, chunk| md5.update(chunk), verify).await
+            },
+        )
+        .await?;
         Ok(Self::entry(from.clone(), &file))
     }
 
@@ -330,11 +325,16 @@ impl Remote for GoogleDrive {
         // To the owner's trash, not gone for good: Drive empties it after 30 days.
         let url = self.url(&format!("/drive/v3/files/{}", file.id));
         let body = serde_json::json!({ "trashed": true });
-        self.request(
-            "drive trash",
-            |token| self.http.patch(&url).bearer_auth(token).query(&[("fields", "id")]).json(&body),
-            |_| async { Ok(()) },
-        )
-        .await
+        let trashed = self
+            .request(
+                "drive trash",
+                |token| self.http.patch(&url).bearer_auth(token).query(&[("fields", "id")]).json(&body),
+                |_| async { Ok(()) },
+            )
+            .await;
+        match trashed {
+            Err(e) if e.is_not_found() => Ok(()),
+            other => other,
+        }
     }
 }

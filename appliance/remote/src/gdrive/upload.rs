@@ -75,15 +75,28 @@ async fn multipart(
         Some(id) => (reqwest::Method::PATCH, drive.url(&format!("/upload/drive/v3/files/{id}"))),
         None => (reqwest::Method::POST, drive.url("/upload/drive/v3/files")),
     };
+    let build = |token: &str| {
+        drive
+            .http
+            .request(method.clone(), &url)
+            .bearer_auth(token)
+            .query(&[("uploadType", "multipart"), ("fields", FILE_FIELDS)])
+            .header("content-type", format!("multipart/related; boundary={BOUNDARY}"))
+            .body(body.clone())
+    };
+    // A create whose answer was lost may have made the file: before sending it again, look for
+    // it, or the retry would make a second file of the same name.
+    let tried = std::sync::atomic::AtomicBool::new(false);
     let file = drive
-        .json("drive multipart upload", |token| {
-            drive
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token)
-                .query(&[("uploadType", "multipart"), ("fields", FILE_FIELDS)])
-                .header("content-type", format!("multipart/related; boundary={BOUNDARY}"))
-                .body(body.clone())
+        .pacer
+        .run("drive multipart upload", || async {
+            if existing.is_none() && tried.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                let made = drive.children_named_once(parent, name).await?;
+                if let Some(file) = made.into_iter().find(|f| f.md5_checksum.as_deref() == Some(ours.as_str())) {
+                    return Ok(file);
+                }
+            }
+            drive.attempt(&build, &super::api::read_json).await
         })
         .await?;
     Ok((file, ours))
@@ -136,12 +149,26 @@ async fn resumable(
         md5: Md5::new(),
         lost: false,
     });
+    let mut stalled = 0u32;
     loop {
+        let before = state.lock().await.stored;
         let done =
             drive.pacer.run("drive upload chunk", || async { state.lock().await.step(drive, local).await }).await?;
         if let Some(file) = done {
             let md5 = std::mem::replace(&mut state.lock().await.md5, Md5::new());
             return Ok((file, hex::encode(md5.finalize())));
+        }
+        // Answers that confirm nothing new (a proxy dropping Range, a server that keeps losing the
+        // chunk) must not go round for ever.
+        stalled = if state.lock().await.stored > before { 0 } else { stalled + 1 };
+        if stalled >= drive.pacer.settings().max_attempts {
+            return Err(RemoteError::Provider {
+                provider: PROVIDER,
+                status: 308,
+                code: None,
+                message: format!("the upload of {name} made no progress after {stalled} chunks"),
+                class: ErrorClass::Retry { after: None },
+            });
         }
     }
 }
@@ -160,6 +187,10 @@ struct Session {
 impl Session {
     /// One attempt: (after a failure, the status query, then) the next chunk. Some(File) at the end.
     async fn step(&mut self, drive: &GoogleDrive, local: &Path) -> Result<Option<File>, RemoteError> {
+        // Everything is confirmed but the File never came: ask for it rather than send nothing.
+        if self.stored >= self.size {
+            self.lost = true;
+        }
         if self.lost {
             let query = drive.http.put(&self.url).header("content-range", format!("bytes */{}", self.size));
             match read_progress(query.send().await?).await? {

@@ -67,6 +67,8 @@ impl Tokens {
 pub fn token_http() -> Result<reqwest::Client, RemoteError> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(15))
+        .timeout(std::time::Duration::from_secs(60))
         .build()
         .map_err(|e| RemoteError::Config(format!("HTTP client: {e}")))
 }

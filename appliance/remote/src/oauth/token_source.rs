@@ -48,6 +48,11 @@ impl TokenStore for FileTokenStore {
         let json = serde_json::to_vec(tokens).map_err(|e| RemoteError::Config(e.to_string()))?;
         let tmp = self.path.with_extension("tmp");
         let io = |e| RemoteError::local(&self.path, e);
+        // A stale temporary file keeps its old mode: only a new one gets 0600.
+        match tokio::fs::remove_file(&tmp).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
         let mut file = tokio::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -115,8 +120,12 @@ impl TokenSource {
         match refresh(&self.settings, &self.http, &tokens).await {
             Ok(fresh) => {
                 self.refreshes.fetch_add(1, Ordering::SeqCst);
-                self.store.save(&fresh).await?;
+                // In use first: a provider that rotates refresh tokens has already invalidated the
+                // old one, so a failed save must not throw the new one away.
                 *tokens = fresh;
+                if let Err(e) = self.store.save(&tokens).await {
+                    tracing::warn!(provider = self.settings.provider, error = %e, "could not save the refreshed tokens");
+                }
                 Ok(tokens.access.clone())
             }
             Err(e) => {

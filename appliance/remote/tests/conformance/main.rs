@@ -236,6 +236,8 @@ macro_rules! conformance {
             delete_is_idempotent,
             an_expired_token_is_refreshed,
             replacing_a_file_keeps_one,
+            a_failed_download_leaves_the_file_alone,
+            changes_from_a_fresh_connection,
         );
     };
     (@tests $harness:path; $($name:ident),* $(,)?) => {

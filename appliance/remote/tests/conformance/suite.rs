@@ -226,3 +226,36 @@ pub async fn replacing_a_file_keeps_one(h: &Harness) {
     assert_eq!(files[0].size, big.len() as u64);
     assert_eq!(download_bytes(h, "edit/photo.jpg").await.unwrap(), big);
 }
+
+pub async fn a_failed_download_leaves_the_file_alone(h: &Harness) {
+    let dir = tempfile::tempdir().unwrap();
+    let to = write(dir.path(), "photo.jpg", b"already here");
+    let err = h.remote.download(&p("missing/photo.jpg"), &to).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(std::fs::read(&to).unwrap(), b"already here");
+    // A corrupt download does not replace it either.
+    upload_bytes(h, "rot2/photo.jpg", &bytes(2048, 60)).await;
+    (h.corrupt)(&p("rot2/photo.jpg"));
+    assert!(h.remote.download(&p("rot2/photo.jpg"), &to).await.is_err());
+    assert_eq!(std::fs::read(&to).unwrap(), b"already here");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a partial file was left behind");
+}
+
+/// The very first call on a new connection (its folder not made yet), then an upload: the feed
+/// reports the upload, and nothing removed.
+pub async fn changes_from_a_fresh_connection(h: &Harness) {
+    let first = h.remote.changes(None).await.unwrap();
+    upload_bytes(h, "fresh/new.jpg", &bytes(10, 61)).await;
+    let mut cursor = first.cursor;
+    let mut changes = Vec::new();
+    loop {
+        let page = h.remote.changes(Some(&cursor)).await.unwrap();
+        changes.extend(page.changes);
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    assert!(changes.iter().filter_map(upserted).any(|p| p == "fresh/new.jpg"), "{changes:?}");
+    assert!(!changes.iter().any(|c| matches!(c, Change::Removed(_))), "{changes:?}");
+}
