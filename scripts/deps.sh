@@ -49,3 +49,8 @@ need_crate_tool() {
     echo "installing $crate (for $tool) with cargo install" >&2
     cargo install --locked --quiet "$crate" "$@"
 }
+
+# A free TCP port on loopback, for a server a script starts.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

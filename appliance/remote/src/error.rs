@@ -85,6 +85,22 @@ pub fn class_of_status(status: u16, retry_after: Option<Duration>) -> ErrorClass
     }
 }
 
+/// A success passes through; an error answer becomes the provider's classified error, made by
+/// `classify` from the status, the body and `Retry-After`.
+pub(crate) async fn check_answer(
+    response: reqwest::Response,
+    classify: fn(u16, &str, Option<Duration>) -> RemoteError,
+) -> Result<reqwest::Response, RemoteError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let after = retry_after(response.headers());
+    // HEAD answers have no body; the status alone decides then.
+    let body = response.text().await.unwrap_or_default();
+    Err(classify(status.as_u16(), &body, after))
+}
+
 /// `Retry-After` as seconds (the form every provider here sends; an HTTP date is ignored).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;

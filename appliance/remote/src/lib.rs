@@ -5,9 +5,11 @@
 //! Every transfer is checked against the provider's own hash of the bytes it holds, so a corrupt
 //! upload or download is an error, never a silently wrong photo.
 
+mod cursor;
 mod error;
 pub mod gdrive;
 pub mod hash;
+mod local;
 pub mod oauth;
 mod pacer;
 mod partial;

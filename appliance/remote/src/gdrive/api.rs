@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::GoogleDrive;
-use crate::error::{class_of_status, retry_after, ErrorClass, RemoteError};
+use crate::error::{check_answer, class_of_status, ErrorClass, RemoteError};
 
 pub(super) const PROVIDER: &str = "google-drive";
 pub(super) const FOLDER_MIME: &str = "application/vnd.google-apps.folder";
@@ -87,13 +87,7 @@ pub(super) fn drive_error(status: u16, body: &str, after: Option<Duration>) -> R
 }
 
 pub(super) async fn check(response: reqwest::Response) -> Result<reqwest::Response, RemoteError> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let after = retry_after(response.headers());
-    let body = response.text().await.unwrap_or_default();
-    Err(drive_error(status.as_u16(), &body, after))
+    check_answer(response, drive_error).await
 }
 
 impl GoogleDrive {

@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use super::api::{File, FILE_FIELDS, PROVIDER};
 use super::GoogleDrive;
+use crate::cursor::Versioned;
 use crate::{Change, ChangePage, Remote, RemoteError, RemotePath};
 
 #[derive(Serialize, Deserialize)]
@@ -117,7 +117,7 @@ async fn first(drive: &GoogleDrive) -> Result<ChangePage, RemoteError> {
             drive.http.get(drive.url("/drive/v3/changes/startPageToken")).bearer_auth(token)
         })
         .await?;
-    let mut cursor = Cursor { v: 1, token: start.start_page_token, known: BTreeMap::new() };
+    let mut cursor = Cursor { v: Cursor::VERSION, token: start.start_page_token, known: BTreeMap::new() };
     cursor.known.insert(root, (String::new(), true));
     let mut out = Vec::new();
     learn_tree(drive, &mut cursor, "", &mut out).await?;
@@ -179,16 +179,17 @@ fn forget(cursor: &mut Cursor, id: &str, is_folder: bool, out: &mut Vec<Change>)
     }
 }
 
+impl Versioned for Cursor {
+    const VERSION: u32 = 1;
+    fn version(&self) -> u32 {
+        self.v
+    }
+}
+
 fn encode(cursor: &Cursor) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+    crate::cursor::encode(cursor)
 }
 
 fn decode(cursor: &str) -> Result<Cursor, RemoteError> {
-    let bad = |detail: String| RemoteError::Protocol { provider: PROVIDER, detail: format!("cursor: {detail}") };
-    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|e| bad(e.to_string()))?;
-    let cursor: Cursor = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
-    if cursor.v != 1 {
-        return Err(bad(format!("version {}", cursor.v)));
-    }
-    Ok(cursor)
+    crate::cursor::decode(PROVIDER, cursor)
 }

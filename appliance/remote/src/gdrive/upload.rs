@@ -13,6 +13,7 @@ use std::path::Path;
 use super::api::{check, File, FILE_FIELDS, PROVIDER};
 use super::GoogleDrive;
 use crate::error::{ErrorClass, RemoteError};
+use crate::local::read_range;
 
 const BOUNDARY: &str = "shoebox-drive-upload-7d1c2a";
 
@@ -25,7 +26,7 @@ pub(super) async fn upload(
 ) -> Result<File, RemoteError> {
     let size = tokio::fs::metadata(local).await.map_err(|e| RemoteError::local(local, e))?.len();
     let (file, ours) = if size <= drive.settings.simple_upload_limit {
-        multipart(drive, local, parent, name, existing.as_deref()).await?
+        multipart(drive, local, size, parent, name, existing.as_deref()).await?
     } else {
         match resumable(drive, local, size, parent, name, existing.as_deref()).await {
             Err(e) if e.class() == ErrorClass::NotFound => {
@@ -57,12 +58,12 @@ fn metadata(parent: &str, name: &str, existing: Option<&str>) -> serde_json::Val
 async fn multipart(
     drive: &GoogleDrive,
     local: &Path,
+    size: u64,
     parent: &str,
     name: &str,
     existing: Option<&str>,
 ) -> Result<(File, String), RemoteError> {
-    let bytes = tokio::fs::read(local).await.map_err(|e| RemoteError::local(local, e))?;
-    let ours = hex::encode(Md5::digest(&bytes));
+    let (bytes, ours) = read_range(local, 0, size, |bytes| hex::encode(Md5::digest(bytes))).await?;
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{}\r\n--{BOUNDARY}\r\nContent-Type: application/octet-stream\r\n\r\n",
         metadata(parent, name, existing)
@@ -141,14 +142,7 @@ async fn resumable(
         )
         .await?;
 
-    let state = tokio::sync::Mutex::new(Session {
-        url: session,
-        file: std::fs::File::open(local).map_err(|e| RemoteError::local(local, e))?,
-        size,
-        stored: 0,
-        md5: Md5::new(),
-        lost: false,
-    });
+    let state = tokio::sync::Mutex::new(Session { url: session, size, stored: 0, md5: Md5::new(), lost: false });
     let mut stalled = 0u32;
     loop {
         let before = state.lock().await.stored;
@@ -177,7 +171,6 @@ async fn resumable(
 /// those bytes; `lost` means a chunk went out without an answer, so Drive must be asked first.
 struct Session {
     url: String,
-    file: std::fs::File,
     size: u64,
     stored: u64,
     md5: Md5,
@@ -195,16 +188,16 @@ impl Session {
             let query = drive.http.put(&self.url).header("content-range", format!("bytes */{}", self.size));
             match read_progress(query.send().await?).await? {
                 Progress::Done(file) => {
-                    self.confirm_from_disk(local, self.size)?;
+                    self.confirm_from_disk(local, self.size).await?;
                     return Ok(Some(file));
                 }
-                Progress::Stored(n) => self.confirm_from_disk(local, n)?,
+                Progress::Stored(n) => self.confirm_from_disk(local, n).await?,
             }
             self.lost = false;
         }
         let offset = self.stored;
         let len = drive.settings.chunk_size.min(self.size - offset);
-        let chunk = read_at(&self.file, local, offset, len)?;
+        let (chunk, ()) = read_range(local, offset, len, |_| ()).await?;
         let range = format!("bytes {offset}-{}/{}", offset + len - 1, self.size);
         self.lost = true;
         let response = drive.http.put(&self.url).header("content-range", range).body(chunk.clone()).send().await?;
@@ -217,7 +210,7 @@ impl Session {
                 Ok(None)
             }
             Progress::Stored(n) => {
-                self.confirm_from_disk(local, n)?;
+                self.confirm_from_disk(local, n).await?;
                 Ok(None)
             }
             Progress::Done(file) => {
@@ -229,14 +222,15 @@ impl Session {
     }
 
     /// Drive holds `n` bytes: hash what it newly confirmed from the file (after a lost answer).
-    fn confirm_from_disk(&mut self, local: &Path, n: u64) -> Result<(), RemoteError> {
+    async fn confirm_from_disk(&mut self, local: &Path, n: u64) -> Result<(), RemoteError> {
         if n < self.stored {
             // Drive kept less than it had confirmed: hash again from the start.
             self.md5 = Md5::new();
             self.stored = 0;
         }
         if n > self.stored {
-            self.md5.update(&read_at(&self.file, local, self.stored, n - self.stored)?);
+            let (bytes, ()) = read_range(local, self.stored, n - self.stored, |_| ()).await?;
+            self.md5.update(&bytes);
             self.stored = n;
         }
         Ok(())
@@ -263,12 +257,4 @@ async fn read_progress(response: reqwest::Response) -> Result<Progress, RemoteEr
     serde_json::from_str(&text)
         .map(Progress::Done)
         .map_err(|e| RemoteError::Protocol { provider: PROVIDER, detail: format!("upload answer: {e}") })
-}
-
-fn read_at(file: &std::fs::File, local: &Path, offset: u64, len: u64) -> Result<bytes::Bytes, RemoteError> {
-    use std::os::unix::fs::FileExt;
-    let len = usize::try_from(len).map_err(|_| RemoteError::Config("chunk too large".into()))?;
-    let mut buf = vec![0u8; len];
-    file.read_exact_at(&mut buf, offset).map_err(|e| RemoteError::local(local, e))?;
-    Ok(bytes::Bytes::from(buf))
 }

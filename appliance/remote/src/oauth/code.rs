@@ -5,7 +5,7 @@
 use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl};
 
-use super::{token_error, url, OAuthSettings, Tokens};
+use super::{token_client, token_error, url, OAuthSettings, Tokens};
 use crate::error::RemoteError;
 use crate::Secret;
 
@@ -61,11 +61,7 @@ impl CodeFlow {
     /// `state` we sent (a different state is refused: the URL was not from this flow).
     pub async fn finish(self, pasted: &str) -> Result<Tokens, RemoteError> {
         let code = code_from_paste(pasted.trim(), self.state.expose())?;
-        let mut client = BasicClient::new(oauth2::ClientId::new(self.settings.client_id.clone()))
-            .set_token_uri(oauth2::TokenUrl::from_url(url("token URL", &self.settings.token_url)?));
-        if let Some(secret) = &self.settings.client_secret {
-            client = client.set_client_secret(oauth2::ClientSecret::new(secret.expose().to_string()));
-        }
+        let mut client = token_client(&self.settings)?;
         if let Some(redirect) = &self.redirect {
             client = client.set_redirect_uri(RedirectUrl::from_url(url("redirect URL", redirect)?));
         }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use oauth2::basic::BasicClient;
 use oauth2::{DeviceAuthorizationUrl, StandardDeviceAuthorizationResponse};
 
-use super::{token_error, url, OAuthSettings, Tokens};
+use super::{token_client, token_error, url, OAuthSettings, Tokens};
 use crate::error::RemoteError;
 
 /// What to show the owner, and the flow to finish once they have approved.
@@ -52,12 +52,7 @@ impl DeviceFlow {
     /// Polls until the owner approves (the tokens), denies, or lets the code expire (both errors
     /// of class NeedsReconnect: start again).
     pub async fn finish(self) -> Result<Tokens, RemoteError> {
-        let mut client = BasicClient::new(oauth2::ClientId::new(self.settings.client_id.clone()))
-            .set_token_uri(oauth2::TokenUrl::from_url(url("token URL", &self.settings.token_url)?));
-        if let Some(secret) = &self.settings.client_secret {
-            client = client.set_client_secret(oauth2::ClientSecret::new(secret.expose().to_string()));
-        }
-        let response = client
+        let response = token_client(&self.settings)?
             .exchange_device_access_token(&self.details)
             .request_async(&self.http, tokio::time::sleep, None)
             .await

@@ -109,6 +109,24 @@ fn token_error<
     }
 }
 
+/// The client for the token endpoint: the app's id, and its secret where the provider wants one.
+type TokenClient = oauth2::basic::BasicClient<
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+fn token_client(settings: &OAuthSettings) -> Result<TokenClient, RemoteError> {
+    let client = oauth2::basic::BasicClient::new(oauth2::ClientId::new(settings.client_id.clone()))
+        .set_token_uri(oauth2::TokenUrl::from_url(url("token URL", &settings.token_url)?));
+    Ok(match &settings.client_secret {
+        Some(secret) => client.set_client_secret(oauth2::ClientSecret::new(secret.expose().to_string())),
+        None => client,
+    })
+}
+
 /// Refreshes `tokens` with their refresh token.
 pub async fn refresh(settings: &OAuthSettings, http: &reqwest::Client, tokens: &Tokens) -> Result<Tokens, RemoteError> {
     let Some(refresh) = &tokens.refresh else {
@@ -120,11 +138,7 @@ pub async fn refresh(settings: &OAuthSettings, http: &reqwest::Client, tokens: &
             class: ErrorClass::NeedsReconnect,
         });
     };
-    let mut client = oauth2::basic::BasicClient::new(oauth2::ClientId::new(settings.client_id.clone()))
-        .set_token_uri(oauth2::TokenUrl::from_url(url("token URL", &settings.token_url)?));
-    if let Some(secret) = &settings.client_secret {
-        client = client.set_client_secret(oauth2::ClientSecret::new(secret.expose().to_string()));
-    }
+    let client = token_client(settings)?;
     let token = oauth2::RefreshToken::new(refresh.expose().to_string());
     let response = client.exchange_refresh_token(&token).request_async(http).await.map_err(
         |e: RequestTokenError<_, BasicErrorResponse>| token_error::<_, BasicErrorResponseType>(settings.provider, e),

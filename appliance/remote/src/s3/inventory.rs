@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use crate::cursor::Versioned;
 use crate::{Change, Entry, RemoteError, RemotePath};
 
 #[derive(Default, Serialize, Deserialize)]
@@ -16,28 +16,26 @@ pub struct Inventory {
     files: BTreeMap<RemotePath, (String, u64)>,
 }
 
-const VERSION: u32 = 1;
+impl Versioned for Inventory {
+    const VERSION: u32 = 1;
+    fn version(&self) -> u32 {
+        self.v
+    }
+}
 
 impl Inventory {
     pub fn decode(cursor: &str) -> Result<Self, RemoteError> {
-        let bad = |detail: String| RemoteError::Protocol { provider: "s3", detail: format!("cursor: {detail}") };
-        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|e| bad(e.to_string()))?;
-        let inventory: Inventory = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
-        if inventory.v != VERSION {
-            return Err(bad(format!("version {} is not {VERSION}", inventory.v)));
-        }
-        Ok(inventory)
+        crate::cursor::decode("s3", cursor)
     }
 
     pub fn encode(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        crate::cursor::encode(self)
     }
 
     /// The changes from `self` to `now`, and the inventory of `now`.
     pub fn compare(self, now: Vec<Entry>) -> (Vec<Change>, Inventory) {
         let mut before = self.files;
-        let mut after = Inventory { v: VERSION, files: BTreeMap::new() };
+        let mut after = Inventory { v: Self::VERSION, files: BTreeMap::new() };
         let mut changes = Vec::new();
         for entry in now {
             let tag = (entry.hash.as_ref().map(|h| h.value.clone()).unwrap_or_default(), entry.size);

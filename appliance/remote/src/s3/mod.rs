@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusty_s3::actions::{ListObjectsV2, S3Action};
+use rusty_s3::actions::{ListObjectsV2, ListObjectsV2Response, S3Action};
 use rusty_s3::{Bucket, Credentials, UrlStyle};
 
-use crate::error::{class_of_status, retry_after, ErrorClass, RemoteError};
+use crate::error::{check_answer, class_of_status, ErrorClass, RemoteError};
 use crate::hash::RemoteHash;
 use crate::{Capabilities, ChangeFeed, ChangePage, Entry, HashKind, Pacer, Remote, RemotePath};
 
@@ -81,26 +81,45 @@ impl S3Remote {
         RemotePath::new(rel).ok()
     }
 
-    /// Every object below `prefix`, page by page (1000 keys each).
+    /// The key prefix of a folder: everything below it.
+    fn prefix_of(&self, folder: &RemotePath) -> String {
+        if folder.is_root() {
+            self.root.clone()
+        } else {
+            format!("{}/", self.key(folder))
+        }
+    }
+
+    /// One page of the objects below `prefix` (at most `max_keys`, S3's cap being 1000).
+    async fn list_page(
+        &self,
+        prefix: &str,
+        token: Option<&str>,
+        max_keys: usize,
+    ) -> Result<ListObjectsV2Response, RemoteError> {
+        let body = self
+            .pacer
+            .run("s3 list", || async {
+                let mut action = ListObjectsV2::new(&self.bucket, Some(&self.credentials));
+                action.with_prefix(prefix);
+                action.with_max_keys(max_keys);
+                if let Some(token) = token {
+                    action.with_continuation_token(token);
+                }
+                let response = check(self.http.get(action.sign(SIGNED_FOR)).send().await?).await?;
+                Ok(response.text().await?)
+            })
+            .await?;
+        ListObjectsV2::parse_response(&body)
+            .map_err(|e| RemoteError::Protocol { provider: PROVIDER, detail: format!("ListBucketResult: {e}") })
+    }
+
+    /// Every object below `prefix`, page by page.
     async fn list_prefix(&self, prefix: &str) -> Result<Vec<Entry>, RemoteError> {
         let mut entries = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let body = self
-                .pacer
-                .run("s3 list", || async {
-                    let mut action = ListObjectsV2::new(&self.bucket, Some(&self.credentials));
-                    action.with_prefix(prefix);
-                    if let Some(token) = &token {
-                        action.with_continuation_token(token.as_str());
-                    }
-                    let response = self.http.get(action.sign(SIGNED_FOR)).send().await?;
-                    let response = check(response).await?;
-                    Ok(response.text().await?)
-                })
-                .await?;
-            let page = ListObjectsV2::parse_response(&body)
-                .map_err(|e| RemoteError::Protocol { provider: PROVIDER, detail: format!("ListBucketResult: {e}") })?;
+            let page = self.list_page(prefix, token.as_deref(), 1000).await?;
             for object in page.contents {
                 let Some(path) = self.path_of(&object.key) else { continue };
                 entries.push(Entry {
@@ -167,14 +186,12 @@ impl Remote for S3Remote {
             }
         }
         // A folder is a prefix with something below it.
-        let prefix = if path.is_root() { self.root.clone() } else { format!("{}/", self.key(path)) };
-        let any = self.list_prefix_first(&prefix).await?;
+        let any = !self.list_page(&self.prefix_of(path), None, 1).await?.contents.is_empty();
         Ok(any.then(|| Entry { path: path.clone(), is_folder: true, size: 0, modified: None, hash: None, id: None }))
     }
 
     async fn list(&self, folder: &RemotePath) -> Result<Vec<Entry>, RemoteError> {
-        let prefix = if folder.is_root() { self.root.clone() } else { format!("{}/", self.key(folder)) };
-        self.list_prefix(&prefix).await
+        self.list_prefix(&self.prefix_of(folder)).await
     }
 
     async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, RemoteError> {
@@ -207,24 +224,6 @@ impl Remote for S3Remote {
     }
 }
 
-impl S3Remote {
-    async fn list_prefix_first(&self, prefix: &str) -> Result<bool, RemoteError> {
-        let body = self
-            .pacer
-            .run("s3 list", || async {
-                let mut action = ListObjectsV2::new(&self.bucket, Some(&self.credentials));
-                action.with_prefix(prefix);
-                action.with_max_keys(1);
-                let response = check(self.http.get(action.sign(SIGNED_FOR)).send().await?).await?;
-                Ok(response.text().await?)
-            })
-            .await?;
-        let page = ListObjectsV2::parse_response(&body)
-            .map_err(|e| RemoteError::Protocol { provider: PROVIDER, detail: format!("ListBucketResult: {e}") })?;
-        Ok(!page.contents.is_empty())
-    }
-}
-
 fn header(r: &reqwest::Response, name: &str) -> Option<String> {
     r.headers().get(name)?.to_str().ok().map(str::to_string)
 }
@@ -233,17 +232,8 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(Into::into)
 }
 
-/// A success passes through; an error answer becomes a classified [`RemoteError`] from its status
-/// and S3's `<Code>`.
 async fn check(response: reqwest::Response) -> Result<reqwest::Response, RemoteError> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let after = retry_after(response.headers());
-    // HEAD answers have no body to read the code from.
-    let body = response.text().await.unwrap_or_default();
-    Err(s3_error(status.as_u16(), &body, after))
+    check_answer(response, s3_error).await
 }
 
 /// S3's error document: `<Error><Code>…</Code><Message>…</Message></Error>`.

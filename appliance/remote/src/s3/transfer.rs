@@ -143,22 +143,9 @@ async fn send_parts_and_complete(
         .await
 }
 
-/// One part, read at its offset and hashed off the async threads.
+/// One part and its MD5.
 async fn read_part(local: &Path, offset: u64, len: u64) -> Result<(Bytes, [u8; 16]), RemoteError> {
-    let path = local.to_path_buf();
-    let len = usize::try_from(len).map_err(|_| RemoteError::Config("part too large".into()))?;
-    // Allocated here, not on a blocking thread: each thread has its own malloc arena, and parts
-    // allocated across many of them stay resident long after they are freed.
-    let mut buf = vec![0u8; len];
-    tokio::task::spawn_blocking(move || {
-        use std::os::unix::fs::FileExt;
-        let file = std::fs::File::open(&path).map_err(|e| RemoteError::local(&path, e))?;
-        file.read_exact_at(&mut buf, offset).map_err(|e| RemoteError::local(&path, e))?;
-        let md5: [u8; 16] = Md5::digest(&buf).into();
-        Ok((Bytes::from(buf), md5))
-    })
-    .await
-    .map_err(|e| RemoteError::Config(format!("reading a part: {e}")))?
+    crate::local::read_range(local, offset, len, |bytes| Md5::digest(bytes).into()).await
 }
 
 async fn upload_part(
