@@ -14,6 +14,10 @@ pub enum HashKind {
     /// S3's ETag: the hex MD5 of a single PUT, or for a multipart upload the hex MD5 of the parts'
     /// binary MD5s followed by `-<parts>`. Unquoted.
     S3Etag,
+    /// Dropbox's `content_hash`: hex SHA-256 of the SHA-256s of the content's 4 MiB blocks.
+    DropboxContentHash,
+    /// Microsoft's QuickXorHash (OneDrive, SharePoint): 160-bit, base64.
+    QuickXor,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

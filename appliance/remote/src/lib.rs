@@ -6,8 +6,10 @@
 //! upload or download is an error, never a silently wrong photo.
 
 mod cursor;
+pub mod dropbox;
 mod error;
 pub mod gdrive;
+pub mod graph;
 pub mod hash;
 mod local;
 pub mod oauth;

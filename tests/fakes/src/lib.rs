@@ -3,13 +3,17 @@
 //! under its own path prefix, so a test points every configurable base URL at the same address.
 
 pub mod drive;
+pub mod dropbox;
 pub mod faults;
+pub mod graph;
 pub mod oauth;
 
 use std::net::SocketAddr;
 
 pub use drive::DriveFake;
+pub use dropbox::DropboxFake;
 pub use faults::{Fault, FaultProxy};
+pub use graph::GraphFake;
 pub use oauth::{Flavour, OAuthFake, Refused};
 
 /// The fakes, listening.
@@ -17,6 +21,8 @@ pub struct FakeServer {
     pub addr: SocketAddr,
     pub oauth: OAuthFake,
     pub drive: DriveFake,
+    pub dropbox: DropboxFake,
+    pub graph: GraphFake,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -26,13 +32,18 @@ impl FakeServer {
         let addr = listener.local_addr()?;
         let oauth = OAuthFake::default();
         let drive = DriveFake::new(oauth.clone());
-        let app = oauth::routes(oauth.clone()).merge(drive::routes(drive.clone()));
+        let dropbox = DropboxFake::new(oauth.clone());
+        let graph = GraphFake::new(oauth.clone());
+        let app = oauth::routes(oauth.clone())
+            .merge(drive::routes(drive.clone()))
+            .merge(dropbox::routes(dropbox.clone()))
+            .merge(graph::routes(graph.clone()));
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 eprintln!("shoebox-fakes: {e}");
             }
         });
-        Ok(FakeServer { addr, oauth, drive, task })
+        Ok(FakeServer { addr, oauth, drive, dropbox, graph, task })
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dropbox;
+mod graph;
 mod s3_server;
 mod suite;
 

@@ -1,0 +1,1 @@
+//! Dropbox v2 (being written).

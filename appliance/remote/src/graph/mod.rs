@@ -1,0 +1,1 @@
+//! Microsoft Graph: OneDrive and SharePoint (being written).

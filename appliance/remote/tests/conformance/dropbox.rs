@@ -1,0 +1,1 @@
+//! The Dropbox harness (being written).

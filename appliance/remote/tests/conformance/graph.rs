@@ -1,0 +1,1 @@
+//! The Microsoft Graph harnesses, OneDrive and SharePoint (being written).
