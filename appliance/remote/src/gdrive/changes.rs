@@ -58,6 +58,7 @@ pub(super) async fn changes(drive: &GoogleDrive, cursor: Option<&str>) -> Result
         })
         .await?;
     let mut out = Vec::new();
+    let mut folders_changed = false;
     for change in list.changes {
         let Some(id) = change.file_id else { continue };
         let gone = change.removed || change.file.as_ref().is_none_or(|f| f.trashed);
@@ -78,10 +79,14 @@ pub(super) async fn changes(drive: &GoogleDrive, cursor: Option<&str>) -> Result
         let before = cursor.known.get(&id).cloned();
         let now = if gone { None } else { change.file.as_ref().and_then(|f| new_path(&cursor, f)) };
         match (before, now, change.file) {
-            (Some((_, is_folder)), None, _) => forget(&mut cursor, &id, is_folder, &mut out),
+            (Some((_, is_folder)), None, _) => {
+                folders_changed |= is_folder;
+                forget(&mut cursor, &id, is_folder, &mut out);
+            }
             (before, Some(path), Some(file)) => {
                 let moved = before.as_ref().is_some_and(|(old, _)| *old != path);
                 if moved {
+                    folders_changed |= file.is_folder();
                     forget(&mut cursor, &id, file.is_folder(), &mut out);
                 }
                 cursor.known.insert(id.clone(), (path.clone(), file.is_folder()));
@@ -96,6 +101,9 @@ pub(super) async fn changes(drive: &GoogleDrive, cursor: Option<&str>) -> Result
             }
             _ => {}
         }
+    }
+    if folders_changed {
+        drive.forget_folders().await;
     }
     let more = list.next_page_token.is_some();
     cursor.token = match list.next_page_token.or(list.new_start_page_token) {

@@ -153,6 +153,12 @@ impl GoogleDrive {
         Ok(Some(id))
     }
 
+    /// Drops the cached folder ids: a folder was moved, renamed or trashed behind our back, so a
+    /// path may no longer lead where the cache says.
+    pub(super) async fn forget_folders(&self) {
+        self.folders.lock().await.clear();
+    }
+
     async fn child_folder(&self, parent: &str, name: &str, create: bool) -> Result<Option<String>, RemoteError> {
         match self.children_named(parent, name).await?.into_iter().find(File::is_folder) {
             Some(folder) => Ok(Some(folder.id)),
@@ -233,10 +239,21 @@ impl Remote for GoogleDrive {
         let Some(parent) = to.parent() else {
             return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
         };
-        let parent_id = self.folder_id(&parent, true).await?.unwrap_or_default();
-        let existing = self.children_named(&parent_id, to.name()).await?.into_iter().find(|f| !f.is_folder());
-        let file = upload::upload(self, local, &parent_id, to.name(), existing.map(|f| f.id)).await?;
-        Ok(Self::entry(to.clone(), &file))
+        let mut second_try = false;
+        loop {
+            let parent_id = self.folder_id(&parent, true).await?.unwrap_or_default();
+            let existing = self.children_named(&parent_id, to.name()).await?.into_iter().find(|f| !f.is_folder());
+            let file = upload::upload(self, local, &parent_id, to.name(), existing.map(|f| f.id)).await?;
+            if !file.trashed || second_try {
+                return Ok(Self::entry(to.clone(), &file));
+            }
+            // Drive reports a file in a trashed folder as trashed: the cached folder was deleted
+            // by its owner since. The file stays in the trash with it; the upload goes again into
+            // the folders made anew.
+            tracing::info!(path = %to, "the folder was moved to Drive's trash; making it again");
+            self.forget_folders().await;
+            second_try = true;
+        }
     }
 
     async fn stat(&self, path: &RemotePath) -> Result<Option<Entry>, RemoteError> {

@@ -241,18 +241,16 @@ pub(crate) fn s3_error(status: u16, body: &str, after: Option<Duration>) -> Remo
     let code = xml_text(body, "Code");
     let message = xml_text(body, "Message").unwrap_or_else(|| format!("HTTP {status}"));
     let class = match code.as_deref() {
-        Some("SlowDown" | "InternalError" | "RequestTimeout" | "ServiceUnavailable" | "OperationAborted") => {
-            ErrorClass::Retry { after }
-        }
+        Some(
+            "SlowDown" | "InternalError" | "RequestTimeout" | "ServiceUnavailable" | "OperationAborted" | "BadDigest",
+        ) => ErrorClass::Retry { after },
         Some("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "ExpiredToken" | "InvalidToken") => {
             ErrorClass::NeedsReconnect
         }
         Some("NoSuchKey") => ErrorClass::NotFound,
         Some("NoSuchUpload" | "InvalidPart" | "InvalidPartOrder") => ErrorClass::Conflict,
         // The box's clock is off, the bucket is gone, a part is too small: retrying cannot help.
-        Some("RequestTimeTooSkewed" | "NoSuchBucket" | "EntityTooSmall" | "EntityTooLarge" | "BadDigest") => {
-            ErrorClass::Fatal
-        }
+        Some("RequestTimeTooSkewed" | "NoSuchBucket" | "EntityTooSmall" | "EntityTooLarge") => ErrorClass::Fatal,
         _ => class_of_status(status, after),
     };
     RemoteError::Provider { provider: PROVIDER, status, code, message, class }

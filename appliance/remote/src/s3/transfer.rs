@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use base64::Engine;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use md5::{Digest, Md5};
@@ -109,8 +110,7 @@ async fn send_parts_and_complete(
                 Ok(None)
             }
         };
-        let part_md5 = hex::encode(md5);
-        let (etag, read) = tokio::join!(upload_part(remote, key, upload_id, number, &part, &part_md5), reading);
+        let (etag, read) = tokio::join!(upload_part(remote, key, upload_id, number, &part, &md5), reading);
         etags.push(etag?);
         md5s.push(md5);
         next = read?;
@@ -154,13 +154,23 @@ async fn upload_part(
     upload_id: &str,
     number: u16,
     part: &Bytes,
-    part_md5: &str,
+    md5: &[u8; 16],
 ) -> Result<String, RemoteError> {
+    let part_md5 = hex::encode(md5);
+    // The server checks Content-MD5 before it keeps the part: bytes damaged on the way are refused
+    // (and the part sent again) rather than stored and caught only by the ETag afterwards.
+    let content_md5 = base64::engine::general_purpose::STANDARD.encode(md5);
     remote
         .pacer
         .run("s3 upload part", || async {
             let action = remote.bucket.upload_part(Some(&remote.credentials), key, number, upload_id);
-            let response = remote.http.put(action.sign(SIGNED_FOR)).body(part.clone()).send().await?;
+            let response = remote
+                .http
+                .put(action.sign(SIGNED_FOR))
+                .header("content-md5", &content_md5)
+                .body(part.clone())
+                .send()
+                .await?;
             let response = check(response).await?;
             let etag = header(&response, "etag").unwrap_or_default();
             let theirs = RemoteHash::s3_etag(&etag);
@@ -169,7 +179,7 @@ async fn upload_part(
                     what: format!("{key} part {number}"),
                     kind: "ETag",
                     remote: theirs.value,
-                    local: part_md5.to_string(),
+                    local: part_md5.clone(),
                 });
             }
             Ok(etag)

@@ -184,6 +184,10 @@ mod gdrive {
     }
 
     pub async fn harness() -> Harness {
+        setup().await.0
+    }
+
+    async fn setup() -> (Harness, shoebox_fakes::DriveFake) {
         let fakes = FakeServer::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let proxy = FaultProxy::start(fakes.addr).await.unwrap();
         let start = DeviceFlow::start(&oauth(&fakes), token_http().unwrap()).await.unwrap();
@@ -196,8 +200,9 @@ mod gdrive {
             Tokens { access: Secret::new("at-revoked"), refresh: Some(Secret::new("rt-revoked")), expires_at: None };
         let refused = drive(&fakes, &proxy, revoked, dir.path());
         let store = fakes.drive.clone();
+        let drive_fake = fakes.drive.clone();
         let (expiring, counting) = (fakes.oauth.clone(), fakes.oauth.clone());
-        Harness {
+        let harness = Harness {
             targets: Targets {
                 upload: ("POST", "uploadType=multipart"),
                 download: ("GET", "alt=media"),
@@ -215,10 +220,45 @@ mod gdrive {
                 refreshes: Box::new(move || counting.refreshes()),
             }),
             _keep: Box::new((fakes, dir)),
-        }
+        };
+        (harness, drive_fake)
     }
 
     crate::conformance!(harness, oauth);
+
+    /// The owner trashes, then renames, a folder the box had cached: uploads still land at their
+    /// path, in a folder made anew, never in the trash or under the new name.
+    #[tokio::test]
+    async fn folders_changed_by_the_owner_are_not_trusted_from_the_cache() {
+        let (h, drive) = setup().await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "photo.jpg", &bytes(100, 90));
+        let path = |p: &str| RemotePath::new(p).unwrap();
+        h.remote.upload(&file, &path("2024/a.jpg")).await.unwrap();
+        let mut cursor = h.remote.changes(None).await.unwrap().cursor;
+
+        let folder = drive.file_by_path(&format!("{ROOT}/2024")).unwrap();
+        drive.owner_edit(&folder.id, serde_json::json!({ "trashed": true }), &[]).unwrap();
+        h.remote.upload(&file, &path("2024/b.jpg")).await.unwrap();
+        let b = drive.file_by_path(&format!("{ROOT}/2024/b.jpg")).expect("b.jpg in a new 2024 folder");
+        assert_ne!(b.parents[0], folder.id);
+
+        let folder = drive.file_by_path(&format!("{ROOT}/2024")).unwrap();
+        drive.owner_edit(&folder.id, serde_json::json!({ "name": "2024 old" }), &[]).unwrap();
+        let mut changes = Vec::new();
+        loop {
+            let page = h.remote.changes(Some(&cursor)).await.unwrap();
+            changes.extend(page.changes);
+            cursor = page.cursor;
+            if !page.more {
+                break;
+            }
+        }
+        assert!(changes.contains(&shoebox_remote::Change::Removed(path("2024/b.jpg"))), "{changes:?}");
+        h.remote.upload(&file, &path("2024/c.jpg")).await.unwrap();
+        assert!(drive.file_by_path(&format!("{ROOT}/2024/c.jpg")).is_some());
+        assert!(drive.file_by_path(&format!("{ROOT}/2024 old/c.jpg")).is_none());
+    }
 }
 
 /// One `#[tokio::test]` per suite function, for the provider module it is invoked in. Providers

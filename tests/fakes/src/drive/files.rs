@@ -111,19 +111,30 @@ pub async fn update(
     let meta = Meta::from_body(&body)?;
     let id = resolve(id);
     let mut inner = fake.lock();
-    apply_update(&mut inner, &id, &meta, &params)?;
-    inner.record(&id);
+    update_and_record(&mut inner, &id, &meta, &params)?;
+    let value = inner.get(&id).map(|f| inner.file_json(f)).unwrap_or_default();
+    Ok(Json(select.apply(&value)).into_response())
+}
+
+/// A metadata update as `files.update` makes it, recorded in the change feed.
+pub fn update_and_record(
+    inner: &mut super::store::Inner,
+    id: &str,
+    meta: &Meta,
+    params: &Params,
+) -> Result<(), ApiError> {
+    apply_update(inner, id, meta, params)?;
+    inner.record(id);
     // Trashing or restoring a folder changes `trashed` of everything under it: a client watching
     // the feed sees each of them.
     if meta.trashed.is_some() {
         let under: Vec<String> =
-            inner.files.iter().filter(|f| f.id != id && inner.is_within(&f.id, &id)).map(|f| f.id.clone()).collect();
+            inner.files.iter().filter(|f| f.id != id && inner.is_within(&f.id, id)).map(|f| f.id.clone()).collect();
         for child in under {
             inner.record(&child);
         }
     }
-    let value = inner.get(&id).map(|f| inner.file_json(f)).unwrap_or_default();
-    Ok(Json(select.apply(&value)).into_response())
+    Ok(())
 }
 
 /// Metadata changes shared by the metadata and upload routes; records no change itself.

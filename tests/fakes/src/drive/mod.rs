@@ -103,6 +103,14 @@ impl DriveFake {
         self.lock().by_path(path).cloned()
     }
 
+    /// What the owner does in Drive's web app: `change` as a `files.update` body (`name`,
+    /// `trashed`, ...), with `addParents`/`removeParents` in `params` for a move.
+    pub fn owner_edit(&self, id: &str, change: serde_json::Value, params: &[(&str, &str)]) -> Result<(), ApiError> {
+        let meta = store::Meta::from_body(change.to_string().as_bytes())?;
+        let params: Params = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        files::update_and_record(&mut self.lock(), id, &meta, &params)
+    }
+
     pub fn file(&self, id: &str) -> Option<DriveFile> {
         self.lock().get(id).cloned()
     }
