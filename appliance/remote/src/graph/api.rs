@@ -1,0 +1,208 @@
+//! Graph's wire types and errors, and every API request sent with a current access token: a 401
+//! makes the token source refresh (once for all callers) and the pacer try again. Errors are
+//! classed by `error.code` and the status, never by the message.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::Graph;
+use crate::error::{class_of_status, retry_after, ErrorClass, RemoteError};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DriveItem {
+    pub id: String,
+    /// Business and SharePoint leave it out of deleted items in delta.
+    pub name: Option<String>,
+    /// Personal OneDrive leaves it out of deleted items in delta.
+    pub size: Option<u64>,
+    pub last_modified_date_time: Option<String>,
+    pub parent_reference: Option<ItemReference>,
+    pub file: Option<FileFacet>,
+    pub folder: Option<serde_json::Value>,
+    pub root: Option<serde_json::Value>,
+    pub deleted: Option<serde_json::Value>,
+    #[serde(rename = "@microsoft.graph.downloadUrl")]
+    pub download_url: Option<String>,
+}
+
+impl DriveItem {
+    pub fn is_folder(&self) -> bool {
+        self.folder.is_some() || self.root.is_some()
+    }
+
+    pub fn quickxor(&self) -> Option<&str> {
+        self.file.as_ref()?.hashes.as_ref()?.quick_xor_hash.as_deref()
+    }
+
+    pub fn parent_id(&self) -> Option<&str> {
+        self.parent_reference.as_ref()?.id.as_deref()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ItemReference {
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct FileFacet {
+    pub hashes: Option<Hashes>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Hashes {
+    pub quick_xor_hash: Option<String>,
+}
+
+/// A page of children or of delta.
+#[derive(Deserialize)]
+pub(super) struct ItemPage {
+    #[serde(default)]
+    pub value: Vec<DriveItem>,
+    #[serde(rename = "@odata.nextLink")]
+    pub next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink")]
+    pub delta_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Identified {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Listed<T> {
+    #[serde(default = "Vec::new")]
+    pub value: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorInner,
+}
+
+#[derive(Deserialize)]
+struct ErrorInner {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// Graph's error body `{"error":{"code","message","innerError"}}`, classed by `code`, else status.
+pub(super) fn graph_error(provider: &'static str, status: u16, body: &str, after: Option<Duration>) -> RemoteError {
+    let parsed: Option<ErrorBody> = serde_json::from_str(body).ok();
+    let code = parsed.as_ref().map(|b| b.error.code.clone()).filter(|c| !c.is_empty());
+    let message = parsed.map(|b| b.error.message).unwrap_or_else(|| format!("HTTP {status}"));
+    let class = match code.as_deref() {
+        Some("itemNotFound") => ErrorClass::NotFound,
+        Some("nameAlreadyExists") => ErrorClass::Conflict,
+        Some("activityLimitReached" | "serviceNotAvailable") => ErrorClass::Retry { after },
+        Some("quotaLimitReached" | "insufficientStorage") => ErrorClass::Fatal,
+        _ => match status {
+            // Bandwidth exceeded (SharePoint), retried as rclone does.
+            509 => ErrorClass::Retry { after },
+            507 => ErrorClass::Fatal,
+            _ => class_of_status(status, after),
+        },
+    };
+    RemoteError::Provider { provider, status, code, message, class }
+}
+
+/// A success passes through; an error answer becomes the classified error.
+pub(super) async fn check(
+    provider: &'static str,
+    response: reqwest::Response,
+) -> Result<reqwest::Response, RemoteError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let after = retry_after(response.headers());
+    let body = response.text().await.unwrap_or_default();
+    Err(graph_error(provider, status.as_u16(), &body, after))
+}
+
+pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
+    provider: &'static str,
+    response: reqwest::Response,
+) -> Result<T, RemoteError> {
+    let text = response.text().await?;
+    serde_json::from_str(&text).map_err(|e| RemoteError::Protocol { provider, detail: format!("{e}: {text:.200}") })
+}
+
+impl Graph {
+    /// Sends the request `build` makes with the current token and reads the answer with `read`,
+    /// both inside the pacer, so a body cut while being read is retried too.
+    pub(super) async fn request<T, Fut>(
+        &self,
+        what: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+        read: impl Fn(reqwest::Response) -> Fut,
+    ) -> Result<T, RemoteError>
+    where
+        Fut: std::future::Future<Output = Result<T, RemoteError>>,
+    {
+        self.pacer.run(what, || self.attempt(&build, &read)).await
+    }
+
+    /// One try of [`request`](Self::request).
+    pub(super) async fn attempt<T, Fut>(
+        &self,
+        build: &impl Fn(&str) -> reqwest::RequestBuilder,
+        read: &impl Fn(reqwest::Response) -> Fut,
+    ) -> Result<T, RemoteError>
+    where
+        Fut: std::future::Future<Output = Result<T, RemoteError>>,
+    {
+        read(check(self.provider, self.send(build).await?).await?).await
+    }
+
+    /// Sends with the current token, the answer unchecked but for a 401: then the token is
+    /// refreshed (once for all callers) and a retry asked for at once; a refused refresh ends it
+    /// (needs reconnect).
+    pub(super) async fn send(
+        &self,
+        build: &impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, RemoteError> {
+        let token = self.tokens.access_token().await?;
+        let response = build(token.expose()).send().await?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            self.tokens.rejected(&token).await?;
+            return Err(RemoteError::Provider {
+                provider: self.provider,
+                status: 401,
+                code: Some("InvalidAuthenticationToken".into()),
+                message: "the access token was refused; refreshed, trying again".into(),
+                class: ErrorClass::Retry { after: Some(Duration::ZERO) },
+            });
+        }
+        Ok(response)
+    }
+
+    pub(super) async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<T, RemoteError> {
+        self.request(what, build, |r| read_json(self.provider, r)).await
+    }
+
+    /// Like [`json`](Self::json), with None for an item that is not there.
+    pub(super) async fn json_opt<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<Option<T>, RemoteError> {
+        match self.json(what, build).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
