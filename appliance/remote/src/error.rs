@@ -58,6 +58,16 @@ impl RemoteError {
         }
     }
 
+    /// The same provider answer, handled as `class` (a 401 is a retry once the token was refreshed).
+    pub(crate) fn with_class(self, class: ErrorClass) -> Self {
+        match self {
+            RemoteError::Provider { provider, status, code, message, .. } => {
+                RemoteError::Provider { provider, status, code, message, class }
+            }
+            other => other,
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.class() == ErrorClass::NotFound
     }
@@ -89,7 +99,7 @@ pub fn class_of_status(status: u16, retry_after: Option<Duration>) -> ErrorClass
 /// `classify` from the status, the body and `Retry-After`.
 pub(crate) async fn check_answer(
     response: reqwest::Response,
-    classify: fn(u16, &str, Option<Duration>) -> RemoteError,
+    classify: impl FnOnce(u16, &str, Option<Duration>) -> RemoteError,
 ) -> Result<reqwest::Response, RemoteError> {
     let status = response.status();
     if status.is_success() {

@@ -74,6 +74,9 @@ pub struct ChangePage {
     pub cursor: String,
     /// More changes wait: call again with `cursor` at once.
     pub more: bool,
+    /// The provider forgot the old cursor (Dropbox's `reset`), so these pages are a complete
+    /// listing, not a difference: whatever the caller knew that they do not list is gone.
+    pub reset: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

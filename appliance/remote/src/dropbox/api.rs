@@ -3,7 +3,7 @@
 //! errors. Errors are classed from the `.tag`s of the error union, never from its text. Every call
 //! is made with a current access token: a 401 refreshes it once and the pacer tries again.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -237,39 +237,13 @@ impl Dropbox {
             .await
     }
 
-    /// One try with the current token, the answer unchecked but for a 401: the first refreshes
-    /// the token (once for all callers) and asks the pacer to try again at once; a 401 on the
-    /// refreshed token, or a refused refresh, means the owner must reconnect.
+    /// One try with the current token; see [`TokenSource::send`](crate::oauth::TokenSource).
     pub(super) async fn send(
         &self,
         build: &impl Fn(&str) -> reqwest::RequestBuilder,
         refreshed: &AtomicBool,
     ) -> Result<reqwest::Response, RemoteError> {
-        let token = self.tokens.access_token().await?;
-        let response = build(token.expose()).send().await?;
-        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return Ok(response);
-        }
-        let body = response.text().await.unwrap_or_default();
-        let refused = dropbox_error(401, &body, None);
-        if refreshed.swap(true, Ordering::SeqCst) {
-            return Err(refused);
-        }
-        self.tokens.rejected(&token).await?;
-        Err(RemoteError::Provider {
-            provider: PROVIDER,
-            status: 401,
-            code: Some(refused_code(&refused)),
-            message: "the access token was refused; refreshed, trying again".into(),
-            class: ErrorClass::Retry { after: Some(Duration::ZERO) },
-        })
-    }
-}
-
-fn refused_code(e: &RemoteError) -> String {
-    match e {
-        RemoteError::Provider { code: Some(code), .. } => code.clone(),
-        _ => "unauthorized".into(),
+        self.tokens.send(refreshed, build, |body| dropbox_error(401, body, None)).await
     }
 }
 

@@ -69,7 +69,7 @@ async fn relist(dbx: &Dropbox) -> Result<ChangePage, RemoteError> {
         let cursor = page.cursor.clone();
         changes.extend(to_page(dbx, page)?.changes);
         if !has_more {
-            return Ok(ChangePage { changes, cursor: encode(cursor), more: false });
+            return Ok(ChangePage { changes, cursor: encode(cursor), more: false, reset: true });
         }
         page = dbx.rpc("files/list_folder/continue", &json!({ "cursor": cursor })).await?;
     }
@@ -98,7 +98,7 @@ fn to_page(dbx: &Dropbox, page: ListFolderResult) -> Result<ChangePage, RemoteEr
             changes.push(Change::Upserted(entry));
         }
     }
-    Ok(ChangePage { changes, cursor: encode(page.cursor), more: page.has_more })
+    Ok(ChangePage { changes, cursor: encode(page.cursor), more: page.has_more, reset: false })
 }
 
 #[derive(Deserialize)]

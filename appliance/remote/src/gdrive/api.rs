@@ -1,6 +1,7 @@
 //! Drive's wire types and errors, and every request sent with a current access token: a 401 makes
 //! the token source refresh (once for all callers) and the pacer try again.
 
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -92,8 +93,7 @@ pub(super) async fn check(response: reqwest::Response) -> Result<reqwest::Respon
 
 impl GoogleDrive {
     /// Sends the request `build` makes with the current token and reads the answer with `read`,
-    /// both inside the pacer, so a body cut while being read is retried too. On a 401 the token is
-    /// refreshed (once for all callers) and the request made again; a refused refresh ends it.
+    /// both inside the pacer, so a body cut while being read is retried too.
     pub(super) async fn request<T, Fut>(
         &self,
         what: &str,
@@ -103,30 +103,22 @@ impl GoogleDrive {
     where
         Fut: std::future::Future<Output = Result<T, RemoteError>>,
     {
-        self.pacer.run(what, || self.attempt(&build, &read)).await
+        let refreshed = AtomicBool::new(false);
+        self.pacer.run(what, || self.attempt(&refreshed, &build, &read)).await
     }
 
-    /// One try of [`request`](Self::request), for callers that run the pacer themselves.
+    /// One try of [`request`](Self::request), for callers that run the pacer themselves, with
+    /// their request's `refreshed` flag (see [`TokenSource::send`](crate::oauth::TokenSource)).
     pub(super) async fn attempt<T, Fut>(
         &self,
+        refreshed: &AtomicBool,
         build: &impl Fn(&str) -> reqwest::RequestBuilder,
         read: &impl Fn(reqwest::Response) -> Fut,
     ) -> Result<T, RemoteError>
     where
         Fut: std::future::Future<Output = Result<T, RemoteError>>,
     {
-        let token = self.tokens.access_token().await?;
-        let response = build(token.expose()).send().await?;
-        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-            self.tokens.rejected(&token).await?;
-            return Err(RemoteError::Provider {
-                provider: PROVIDER,
-                status: 401,
-                code: Some("authError".into()),
-                message: "the access token was refused; refreshed, trying again".into(),
-                class: ErrorClass::Retry { after: Some(Duration::ZERO) },
-            });
-        }
+        let response = self.tokens.send(refreshed, build, |body| drive_error(401, body, None)).await?;
         read(check(response).await?).await
     }
 

@@ -112,7 +112,7 @@ pub(super) async fn changes(drive: &GoogleDrive, cursor: Option<&str>) -> Result
             return Err(RemoteError::Protocol { provider: PROVIDER, detail: "changes without a next token".into() })
         }
     };
-    Ok(ChangePage { changes: out, cursor: encode(&cursor), more })
+    Ok(ChangePage { changes: out, cursor: encode(&cursor), more, reset: false })
 }
 
 /// The first call: the token first (so nothing between it and the listing is missed), then
@@ -129,7 +129,7 @@ async fn first(drive: &GoogleDrive) -> Result<ChangePage, RemoteError> {
     cursor.known.insert(root, (String::new(), true));
     let mut out = Vec::new();
     learn_tree(drive, &mut cursor, "", &mut out).await?;
-    Ok(ChangePage { changes: out, cursor: encode(&cursor), more: false })
+    Ok(ChangePage { changes: out, cursor: encode(&cursor), more: false, reset: false })
 }
 
 /// Lists the tree at `path` (below the connection's folder) into the cursor and the changes.

@@ -98,8 +98,13 @@ impl GoogleDrive {
     }
 
     /// One try of [`children_named`](Self::children_named), inside a caller's own pacer run.
-    async fn children_named_once(&self, parent: &str, name: &str) -> Result<Vec<File>, RemoteError> {
-        let list: FileList = self.attempt(&self.lookup(parent, name), &api::read_json).await?;
+    async fn children_named_once(
+        &self,
+        refreshed: &std::sync::atomic::AtomicBool,
+        parent: &str,
+        name: &str,
+    ) -> Result<Vec<File>, RemoteError> {
+        let list: FileList = self.attempt(refreshed, &self.lookup(parent, name), &api::read_json).await?;
         Ok(list.files.into_iter().filter(|f| f.name == name).collect())
     }
 

@@ -88,16 +88,17 @@ async fn multipart(
     // A create whose answer was lost may have made the file: before sending it again, look for
     // it, or the retry would make a second file of the same name.
     let tried = std::sync::atomic::AtomicBool::new(false);
+    let refreshed = std::sync::atomic::AtomicBool::new(false);
     let file = drive
         .pacer
         .run("drive multipart upload", || async {
             if existing.is_none() && tried.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                let made = drive.children_named_once(parent, name).await?;
+                let made = drive.children_named_once(&refreshed, parent, name).await?;
                 if let Some(file) = made.into_iter().find(|f| f.md5_checksum.as_deref() == Some(ours.as_str())) {
                     return Ok(file);
                 }
             }
-            drive.attempt(&build, &super::api::read_json).await
+            drive.attempt(&refreshed, &build, &super::api::read_json).await
         })
         .await?;
     Ok((file, ours))

@@ -2,12 +2,13 @@
 //! makes the token source refresh (once for all callers) and the pacer try again. Errors are
 //! classed by `error.code` and the status, never by the message.
 
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::Graph;
-use crate::error::{class_of_status, retry_after, ErrorClass, RemoteError};
+use crate::error::{check_answer, class_of_status, ErrorClass, RemoteError};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -119,13 +120,7 @@ pub(super) async fn check(
     provider: &'static str,
     response: reqwest::Response,
 ) -> Result<reqwest::Response, RemoteError> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let after = retry_after(response.headers());
-    let body = response.text().await.unwrap_or_default();
-    Err(graph_error(provider, status.as_u16(), &body, after))
+    check_answer(response, |status, body, after| graph_error(provider, status, body, after)).await
 }
 
 pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
@@ -148,41 +143,20 @@ impl Graph {
     where
         Fut: std::future::Future<Output = Result<T, RemoteError>>,
     {
-        self.pacer.run(what, || self.attempt(&build, &read)).await
+        let refreshed = AtomicBool::new(false);
+        self.pacer
+            .run(what, || async { read(check(self.provider, self.send(&build, &refreshed).await?).await?).await })
+            .await
     }
 
-    /// One try of [`request`](Self::request).
-    pub(super) async fn attempt<T, Fut>(
-        &self,
-        build: &impl Fn(&str) -> reqwest::RequestBuilder,
-        read: &impl Fn(reqwest::Response) -> Fut,
-    ) -> Result<T, RemoteError>
-    where
-        Fut: std::future::Future<Output = Result<T, RemoteError>>,
-    {
-        read(check(self.provider, self.send(build).await?).await?).await
-    }
-
-    /// Sends with the current token, the answer unchecked but for a 401: then the token is
-    /// refreshed (once for all callers) and a retry asked for at once; a refused refresh ends it
-    /// (needs reconnect).
+    /// One try with the current token, the answer unchecked; see
+    /// [`TokenSource::send`](crate::oauth::TokenSource).
     pub(super) async fn send(
         &self,
         build: &impl Fn(&str) -> reqwest::RequestBuilder,
+        refreshed: &AtomicBool,
     ) -> Result<reqwest::Response, RemoteError> {
-        let token = self.tokens.access_token().await?;
-        let response = build(token.expose()).send().await?;
-        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-            self.tokens.rejected(&token).await?;
-            return Err(RemoteError::Provider {
-                provider: self.provider,
-                status: 401,
-                code: Some("InvalidAuthenticationToken".into()),
-                message: "the access token was refused; refreshed, trying again".into(),
-                class: ErrorClass::Retry { after: Some(Duration::ZERO) },
-            });
-        }
-        Ok(response)
+        self.tokens.send(refreshed, build, |body| graph_error(self.provider, 401, body, None)).await
     }
 
     pub(super) async fn json<T: serde::de::DeserializeOwned>(

@@ -58,7 +58,7 @@ pub(super) async fn changes(graph: &Graph, cursor: Option<&str>) -> Result<Chang
         }
     };
     cursor.v = Cursor::VERSION;
-    Ok(ChangePage { changes: out, cursor: crate::cursor::encode(&cursor), more: false })
+    Ok(ChangePage { changes: out, cursor: crate::cursor::encode(&cursor), more: false, reset: false })
 }
 
 /// A fresh connection: its folder first (made after the enumeration, it would be missing from
@@ -110,10 +110,12 @@ async fn scratch_url(graph: &Graph) -> Result<Url, RemoteError> {
 async fn round(graph: &Graph, mut url: Url) -> Result<Round, RemoteError> {
     let mut items = Vec::new();
     loop {
+        let refreshed = std::sync::atomic::AtomicBool::new(false);
         let page = graph
             .pacer
             .run("graph delta", || async {
-                let response = graph.send(&|token: &str| graph.http.get(url.clone()).bearer_auth(token)).await?;
+                let response =
+                    graph.send(&|token: &str| graph.http.get(url.clone()).bearer_auth(token), &refreshed).await?;
                 if response.status() == reqwest::StatusCode::GONE {
                     let location = response
                         .headers()

@@ -50,10 +50,12 @@ async fn redirect_location(graph: &Graph, id: &str) -> Result<String, RemoteErro
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| RemoteError::Config(format!("HTTP client: {e}")))?;
+    let refreshed = std::sync::atomic::AtomicBool::new(false);
     graph
         .pacer
         .run("graph download link", || async {
-            let response = graph.send(&|token: &str| no_redirect.get(url.clone()).bearer_auth(token)).await?;
+            let response =
+                graph.send(&|token: &str| no_redirect.get(url.clone()).bearer_auth(token), &refreshed).await?;
             let location =
                 response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
             match location {

@@ -99,6 +99,30 @@ impl TokenSource {
         self.refresh_if(|tokens| &tokens.access == used).await
     }
 
+    /// Sends what `build` makes with a current access token. `refreshed` is one logical
+    /// request's own flag, kept across the pacer's tries: its first 401 refreshes the token (once
+    /// for all callers) and asks for another try at once; a 401 again on the refreshed token, or a
+    /// refused refresh, means the owner must reconnect. `refused` reads the provider's 401 body.
+    pub(crate) async fn send(
+        &self,
+        refreshed: &AtomicBool,
+        build: &impl Fn(&str) -> reqwest::RequestBuilder,
+        refused: impl FnOnce(&str) -> RemoteError,
+    ) -> Result<reqwest::Response, RemoteError> {
+        let token = self.access_token().await?;
+        let response = build(token.expose()).send().await?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let body = response.text().await.unwrap_or_default();
+        let refused = refused(&body);
+        if refreshed.swap(true, Ordering::SeqCst) {
+            return Err(refused.with_class(ErrorClass::NeedsReconnect));
+        }
+        self.rejected(&token).await?;
+        Err(refused.with_class(ErrorClass::Retry { after: Some(std::time::Duration::ZERO) }))
+    }
+
     pub fn needs_reconnect(&self) -> bool {
         self.needs_reconnect.load(Ordering::SeqCst)
     }

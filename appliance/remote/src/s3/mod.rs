@@ -201,7 +201,7 @@ impl Remote for S3Remote {
         };
         let now = self.list_prefix(&self.root).await?;
         let (changes, after) = before.compare(now);
-        Ok(ChangePage { changes, cursor: after.encode(), more: false })
+        Ok(ChangePage { changes, cursor: after.encode(), more: false, reset: false })
     }
 
     async fn download(&self, from: &RemotePath, to: &Path) -> Result<Entry, RemoteError> {

@@ -155,6 +155,8 @@ async fn a_reset_cursor_is_answered_with_a_full_listing() {
     p.remote.delete(&RemotePath::new("reset/0.jpg").unwrap()).await.unwrap();
     let again = p.remote.changes(Some(&page.cursor)).await.unwrap();
     assert!(!again.more);
+    // Marked as a full listing: reset/0.jpg is gone because it is not listed.
+    assert!(again.reset && !page.reset);
     let files: Vec<_> = again
         .changes
         .iter()
@@ -167,6 +169,7 @@ async fn a_reset_cursor_is_answered_with_a_full_listing() {
     // The new cursor works: the next change comes on its own.
     upload(&p.remote, "reset/5.jpg", &bytes(10, 90)).await;
     let next = p.remote.changes(Some(&again.cursor)).await.unwrap();
+    assert!(!next.reset);
     assert!(next.changes.iter().any(|c| matches!(c, Change::Upserted(e) if e.path.as_str() == "reset/5.jpg")));
     assert!(p.proxy.log().iter().any(|l| l.path_and_query.ends_with("list_folder/continue")));
 }
