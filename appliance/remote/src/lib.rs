@@ -90,11 +90,14 @@ pub enum Change {
 /// that hangs without a reset fails (and is retried) instead of holding a worker for ever. The read
 /// timeout is per read, not per transfer, so large files are not cut short.
 pub fn http_client() -> Result<reqwest::Client, RemoteError> {
+    http_client_builder().build().map_err(|e| RemoteError::Config(format!("HTTP client: {e}")))
+}
+
+/// [`http_client`]'s settings, for a client that needs one more (not following redirects).
+pub fn http_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(15))
         .read_timeout(std::time::Duration::from_secs(120))
-        .build()
-        .map_err(|e| RemoteError::Config(format!("HTTP client: {e}")))
 }
 
 #[async_trait]

@@ -22,8 +22,10 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use shoebox_fakes::FakeServer;
+use shoebox_remote::dropbox::{Dropbox, DropboxSettings};
 use shoebox_remote::gdrive::{DriveSettings, GoogleDrive};
-use shoebox_remote::oauth::{token_http, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
+use shoebox_remote::graph::{scopes, DriveSelector, Graph, GraphSettings, CHUNK_MULTIPLE};
+use shoebox_remote::oauth::{token_http, CodeFlow, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
 use shoebox_remote::s3::{S3Remote, S3Settings};
 use shoebox_remote::{Pacer, PacerSettings, Remote, RemotePath, Secret};
 
@@ -58,7 +60,7 @@ fn main() {
     }
 }
 
-const PROVIDERS: [&str; 2] = ["s3", "gdrive"];
+const PROVIDERS: [&str; 4] = ["s3", "gdrive", "dropbox", "onedrive"];
 const PROVIDER: &str = "--provider";
 
 fn measure(provider: &str, source: &Path) {
@@ -73,6 +75,14 @@ fn measure(provider: &str, source: &Path) {
             "gdrive" => {
                 let fakes = FakesProcess::start();
                 round_trip(provider, &drive(&fakes, dir.path()).await, source).await;
+            }
+            "dropbox" => {
+                let fakes = FakesProcess::start();
+                round_trip(provider, &dropbox(&fakes, dir.path()).await, source).await;
+            }
+            "onedrive" => {
+                let fakes = FakesProcess::start();
+                round_trip(provider, &onedrive(&fakes, dir.path()).await, source).await;
             }
             other => panic!("no provider {other}"),
         }
@@ -142,6 +152,56 @@ async fn drive(fakes: &FakesProcess, dir: &Path) -> GoogleDrive {
     let settings =
         DriveSettings { chunk_size: CHUNK, ..DriveSettings::new(&fakes.url(""), RemotePath::new("Shoebox").unwrap()) };
     GoogleDrive::new(settings, reqwest::Client::new(), source, Pacer::new(PacerSettings::default())).unwrap()
+}
+
+async fn dropbox(fakes: &FakesProcess, dir: &Path) -> Dropbox {
+    let oauth = OAuthSettings {
+        provider: "dropbox",
+        client_id: "dropbox-test-app-key".into(),
+        client_secret: None,
+        auth_url: fakes.url("/oauth/dropbox/authorize"),
+        token_url: fakes.url("/oauth/dropbox/token"),
+        device_url: None,
+        scopes: vec!["files.content.read".into(), "files.content.write".into()],
+        extra_auth_params: vec![("token_access_type".into(), "offline".into())],
+    };
+    // The owner's part of the code flow: open the page, copy the code it shows, paste it back.
+    let start = CodeFlow::start(&oauth, None, token_http().unwrap()).unwrap();
+    let page = reqwest::get(&start.authorize_url).await.unwrap().text().await.unwrap();
+    let code = page.split("<code id=\"code\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let tokens = start.flow.finish(&code).await.unwrap();
+    let store = Arc::new(FileTokenStore::new(dir.join("dropbox-tokens.json")));
+    let source = Arc::new(TokenSource::new(oauth, token_http().unwrap(), tokens, store));
+    let settings = DropboxSettings {
+        api_base: fakes.url(""),
+        content_base: fakes.url(""),
+        notify_base: fakes.url(""),
+        chunk_size: CHUNK,
+        ..DropboxSettings::new(RemotePath::new("Shoebox").unwrap())
+    };
+    Dropbox::new(settings, reqwest::Client::new(), source, Pacer::new(PacerSettings::default())).unwrap()
+}
+
+async fn onedrive(fakes: &FakesProcess, dir: &Path) -> Graph {
+    let oauth = OAuthSettings {
+        provider: "microsoft",
+        client_id: "graph-test-client".into(),
+        client_secret: None,
+        auth_url: fakes.url("/oauth/microsoft/authorize"),
+        token_url: fakes.url("/oauth/microsoft/token"),
+        device_url: Some(fakes.url("/oauth/microsoft/device")),
+        scopes: scopes(&DriveSelector::Me),
+        extra_auth_params: Vec::new(),
+    };
+    let tokens = tokens(fakes, &oauth).await;
+    let store = Arc::new(FileTokenStore::new(dir.join("graph-tokens.json")));
+    let source = Arc::new(TokenSource::new(oauth, token_http().unwrap(), tokens, store));
+    // The 320 KiB multiple nearest the other providers' chunk.
+    let settings = GraphSettings {
+        chunk_size: CHUNK / CHUNK_MULTIPLE * CHUNK_MULTIPLE,
+        ..GraphSettings::new(&fakes.url("/v1.0"), DriveSelector::Me, RemotePath::new("Shoebox").unwrap())
+    };
+    Graph::new(settings, reqwest::Client::new(), source, Pacer::new(PacerSettings::default())).unwrap()
 }
 
 /// The fakes in a child process: this binary with `--serve-fakes`, which prints its address.

@@ -6,13 +6,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use shoebox_remote::dropbox::{Dropbox, DropboxSettings};
 use shoebox_remote::gdrive::{DriveSettings, GoogleDrive};
-use shoebox_remote::oauth::{token_http, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
+use shoebox_remote::graph::{scopes, DriveSelector, Graph, GraphSettings};
+use shoebox_remote::oauth::{token_http, CodeFlow, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
 use shoebox_remote::{Pacer, PacerSettings, RemotePath};
 
 use crate::{compare, file_body, save, Plain};
 
-pub const PROVIDERS: &[&str] = &["gdrive"];
+pub const PROVIDERS: &[&str] = &["gdrive", "dropbox", "onedrive"];
 
 struct PlainDrive {
     http: reqwest::Client,
@@ -35,6 +37,75 @@ impl Plain for PlainDrive {
     async fn get(&self, to: &Path) -> anyhow::Result<()> {
         let url = format!("{}/drive/v3/files/{}?alt=media", self.base, self.id.lock().await);
         save(self.http.get(url).bearer_auth(&self.token).send().await?, to).await
+    }
+}
+
+/// Dropbox's single-request upload (`files/upload`, up to 150 MiB) and its download.
+struct PlainDropbox {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+const DROPBOX_PLAIN: &str = r#"{"path":"/plain/file.bin","mode":"overwrite"}"#;
+
+#[async_trait]
+impl Plain for PlainDropbox {
+    async fn put(&self, file: &Path, size: u64) -> anyhow::Result<()> {
+        let request = self
+            .http
+            .post(format!("{}/2/files/upload", self.base))
+            .bearer_auth(&self.token)
+            .header("dropbox-api-arg", DROPBOX_PLAIN)
+            .header("content-type", "application/octet-stream")
+            .header("content-length", size)
+            .body(file_body(file).await?);
+        request.send().await?.error_for_status()?;
+        Ok(())
+    }
+
+    async fn get(&self, to: &Path) -> anyhow::Result<()> {
+        let request = self
+            .http
+            .post(format!("{}/2/files/download", self.base))
+            .bearer_auth(&self.token)
+            .header("dropbox-api-arg", DROPBOX_PLAIN);
+        save(request.send().await?, to).await
+    }
+}
+
+/// Graph's single-request upload (`PUT …:/content`, up to 250 MB) and the item's download URL.
+struct PlainGraph {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+#[async_trait]
+impl Plain for PlainGraph {
+    async fn put(&self, file: &Path, size: u64) -> anyhow::Result<()> {
+        let request = self
+            .http
+            .put(format!("{}/v1.0/me/drive/root:/plain-file.bin:/content", self.base))
+            .bearer_auth(&self.token)
+            .header("content-length", size)
+            .body(file_body(file).await?);
+        request.send().await?.error_for_status()?;
+        Ok(())
+    }
+
+    async fn get(&self, to: &Path) -> anyhow::Result<()> {
+        let item: serde_json::Value = self
+            .http
+            .get(format!("{}/v1.0/me/drive/root:/plain-file.bin", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let url = item["@microsoft.graph.downloadUrl"].as_str().unwrap_or_default();
+        save(self.http.get(url).send().await?, to).await
     }
 }
 
@@ -78,6 +149,69 @@ pub async fn run(provider: &str, args: &[String]) -> anyhow::Result<()> {
             let settings = DriveSettings::new(base, RemotePath::new("bench")?);
             println!("gdrive: resumable chunks of {} MiB", settings.chunk_size >> 20);
             let remote = GoogleDrive::new(settings, http, source, Pacer::new(PacerSettings::default()))?;
+            compare(provider, &remote, &plain, Path::new(file)).await
+        }
+        "dropbox" => {
+            let oauth = OAuthSettings {
+                provider: "dropbox",
+                client_id: "bench".into(),
+                client_secret: None,
+                auth_url: format!("{base}/oauth/dropbox/authorize"),
+                token_url: format!("{base}/oauth/dropbox/token"),
+                device_url: None,
+                scopes: vec!["files.content.read".into(), "files.content.write".into()],
+                extra_auth_params: vec![("token_access_type".into(), "offline".into())],
+            };
+            // The owner's part of the code flow: the page shows the code, pasted back.
+            let start = CodeFlow::start(&oauth, None, token_http()?)?;
+            let page = http.get(&start.authorize_url).send().await?.text().await?;
+            let code = page
+                .split("<code id=\"code\">")
+                .nth(1)
+                .and_then(|rest| rest.split('<').next())
+                .ok_or_else(|| anyhow::anyhow!("no code on the fake's page"))?;
+            let tokens = start.flow.finish(code).await?;
+            let plain =
+                PlainDropbox { http: http.clone(), base: base.to_string(), token: tokens.access.expose().to_string() };
+            let store = Arc::new(FileTokenStore::new(dir.path().join("tokens.json")));
+            let source = Arc::new(TokenSource::new(oauth, token_http()?, tokens, store));
+            let settings = DropboxSettings {
+                api_base: base.to_string(),
+                content_base: base.to_string(),
+                notify_base: base.to_string(),
+                ..DropboxSettings::new(RemotePath::new("bench")?)
+            };
+            println!(
+                "dropbox: one request up to {} MiB, sessions in chunks of {} MiB above",
+                settings.simple_upload_limit >> 20,
+                settings.chunk_size >> 20
+            );
+            let remote = Dropbox::new(settings, http, source, Pacer::new(PacerSettings::default()))?;
+            compare(provider, &remote, &plain, Path::new(file)).await
+        }
+        "onedrive" => {
+            let oauth = OAuthSettings {
+                provider: "microsoft",
+                client_id: "bench".into(),
+                client_secret: None,
+                auth_url: format!("{base}/oauth/microsoft/authorize"),
+                token_url: format!("{base}/oauth/microsoft/token"),
+                device_url: Some(format!("{base}/oauth/microsoft/device")),
+                scopes: scopes(&DriveSelector::Me),
+                extra_auth_params: Vec::new(),
+            };
+            let tokens = device_tokens(base, &oauth).await?;
+            let plain =
+                PlainGraph { http: http.clone(), base: base.to_string(), token: tokens.access.expose().to_string() };
+            let store = Arc::new(FileTokenStore::new(dir.path().join("tokens.json")));
+            let source = Arc::new(TokenSource::new(oauth, token_http()?, tokens, store));
+            let settings = GraphSettings::new(&format!("{base}/v1.0"), DriveSelector::Me, RemotePath::new("bench")?);
+            println!(
+                "onedrive: one request up to {} MiB, sessions in fragments of {:.1} MiB above",
+                settings.simple_upload_limit >> 20,
+                settings.chunk_size as f64 / 1048576.0
+            );
+            let remote = Graph::new(settings, http, source, Pacer::new(PacerSettings::default()))?;
             compare(provider, &remote, &plain, Path::new(file)).await
         }
         other => anyhow::bail!("no provider {other}"),

@@ -140,7 +140,20 @@ pub(super) fn dropbox_error(status: u16, body: &str, after: Option<Duration>) ->
     let has = |t: &str| tags.iter().any(|x| x == t);
     let class = if has("too_many_requests") || has("too_many_write_operations") {
         ErrorClass::Retry { after: body_after.or(after) }
-    } else if has("insufficient_space") || has("malformed_path") || has("payload_too_large") {
+    } else if [
+        "insufficient_space",
+        "malformed_path",
+        "payload_too_large",
+        // Names Dropbox refuses (desktop.ini, .DS_Store…) and places the app may not write: a
+        // conflict that no retry resolves.
+        "disallowed_name",
+        "no_write_permission",
+        "team_folder",
+        "restricted_content",
+    ]
+    .iter()
+    .any(|t| has(t))
+    {
         ErrorClass::Fatal
     } else if status == 401 || has("expired_access_token") || has("invalid_access_token") {
         ErrorClass::NeedsReconnect
@@ -277,6 +290,8 @@ mod tests {
         let full =
             r#"{"error":{".tag":"path","path":{"reason":{".tag":"insufficient_space"},"upload_session_id":"s"}}}"#;
         assert_eq!(class(409, full), ErrorClass::Fatal);
+        let refused = r#"{"error":{".tag":"path","path":{".tag":"disallowed_name"}}}"#;
+        assert_eq!(class(409, refused), ErrorClass::Fatal);
         assert_eq!(class(401, r#"{"error":{".tag":"invalid_access_token"}}"#), ErrorClass::NeedsReconnect);
         assert_eq!(class(503, "<html>busy</html>"), ErrorClass::Retry { after: None });
         assert_eq!(class(507, "Insufficient Storage"), ErrorClass::Retry { after: None });

@@ -315,6 +315,12 @@ impl Remote for Dropbox {
         if path.is_root() {
             return Err(RemoteError::InvalidPath(String::new(), "the connection's folder is not deleted here"));
         }
+        // Files only: delete_v2 on a folder would take everything in it along (Drive and Graph
+        // delete files only too).
+        match self.stat(path).await? {
+            Some(entry) if !entry.is_folder => {}
+            _ => return Ok(()),
+        }
         let deleted: Result<serde_json::Value, _> =
             self.rpc("files/delete_v2", &json!({ "path": self.full(path) })).await;
         match deleted {

@@ -57,6 +57,10 @@ pub(super) async fn changes(graph: &Graph, cursor: Option<&str>) -> Result<Chang
             }
         }
     };
+    if out.iter().any(|c| matches!(c, Change::Removed(_))) {
+        // Something moved or went away: it may be a folder whose id the cache holds.
+        graph.forget_folders().await;
+    }
     cursor.v = Cursor::VERSION;
     Ok(ChangePage { changes: out, cursor: crate::cursor::encode(&cursor), more: false, reset: false })
 }

@@ -46,7 +46,7 @@ pub(super) async fn download(graph: &Graph, from: &RemotePath, item: &DriveItem,
 /// without the token.
 async fn redirect_location(graph: &Graph, id: &str) -> Result<String, RemoteError> {
     let url = graph.item_url(id, Some("content")).await?;
-    let no_redirect = reqwest::Client::builder()
+    let no_redirect = crate::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| RemoteError::Config(format!("HTTP client: {e}")))?;

@@ -115,17 +115,19 @@ impl Graph {
             DriveSelector::SharePoint { .. } => "sharepoint",
             _ => "onedrive",
         };
+        // A simple upload is sent from memory: above 4 MiB, sessions (as Graph advises).
+        let simple_upload_limit = settings.simple_upload_limit.min(4 * 1024 * 1024);
         let capabilities = Capabilities {
             provider,
             hashes: &[HashKind::QuickXor],
             change_feed: ChangeFeed::Native,
             server_side_copy: true,
             real_folders: true,
-            simple_upload_limit: settings.simple_upload_limit,
+            simple_upload_limit,
             chunk_multiple: CHUNK_MULTIPLE,
         };
         Ok(Graph {
-            settings: GraphSettings { chunk_size, ..settings },
+            settings: GraphSettings { chunk_size, simple_upload_limit, ..settings },
             http,
             tokens,
             pacer,
@@ -193,6 +195,12 @@ impl Graph {
     async fn item_at(&self, path: &RemotePath) -> Result<Option<DriveItem>, RemoteError> {
         let url = self.path_url(path, None).await?;
         self.get_item("graph item", url).await
+    }
+
+    /// Drops the cached folder ids: a folder was moved, renamed or deleted behind our back, so a
+    /// path may no longer lead where the cache says.
+    pub(super) async fn forget_folders(&self) {
+        self.folders.lock().await.clear();
     }
 
     /// The id of the folder at `path` below the connection's folder, making what is missing when
@@ -351,7 +359,16 @@ impl Remote for Graph {
             return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
         };
         let parent_id = self.folder_id(&parent, true).await?.unwrap_or_default();
-        let item = upload::upload(self, local, &parent_id, to.name()).await?;
+        let item = match upload::upload(self, local, &parent_id, to.name()).await {
+            // The cached folder was deleted by its owner since: make it again, once.
+            Err(e) if e.is_not_found() => {
+                tracing::info!(path = %to, "the folder is gone from the drive; making it again");
+                self.forget_folders().await;
+                let parent_id = self.folder_id(&parent, true).await?.unwrap_or_default();
+                upload::upload(self, local, &parent_id, to.name()).await?
+            }
+            other => other?,
+        };
         Ok(Self::entry(to.clone(), &item))
     }
 

@@ -171,7 +171,8 @@ async fn session(
 /// Best effort: a session left behind expires on its own after a few days.
 async fn cancel(graph: &Graph, url: &str) {
     if let Err(e) = graph.http.delete(url).send().await {
-        tracing::debug!(error = %e, "could not cancel an upload session");
+        // Without the URL: it is the session's credential.
+        tracing::debug!(error = %e.without_url(), "could not cancel an upload session");
     }
 }
 

@@ -117,6 +117,13 @@ impl TokenSource {
         let body = response.text().await.unwrap_or_default();
         let refused = refused(&body);
         if refreshed.swap(true, Ordering::SeqCst) {
+            // Refused again right after a refresh: the grant no longer covers this (revoked
+            // access, a scope taken away). Every request of the connection waits for the owner.
+            self.needs_reconnect.store(true, Ordering::SeqCst);
+            tracing::warn!(
+                provider = self.settings.provider,
+                "a refreshed access token was refused: the account needs reconnecting"
+            );
             return Err(refused.with_class(ErrorClass::NeedsReconnect));
         }
         self.rejected(&token).await?;

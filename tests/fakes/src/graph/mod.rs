@@ -32,8 +32,9 @@ pub use quickxor::quickxor_b64;
 pub use store::{GraphItem, SITE_HOST, SITE_PATH};
 use store::{Inner, ScriptedFault};
 
-/// Graph refuses fragments of 60 MiB or more; tests send far less.
-const BODY_LIMIT: usize = 64 << 20;
+/// Graph's documented cap on a single-request upload (`PUT …/content`) is 250 MB; fragments of
+/// upload sessions must stay under 60 MiB, which clients here do.
+const BODY_LIMIT: usize = 250_000_000;
 
 /// The Graph fake's state, shared by the routes and the test driving it.
 #[derive(Clone)]
