@@ -124,6 +124,33 @@ mod sharepoint_suite {
     crate::conformance!(super::sharepoint, oauth);
 }
 
+/// Another device deletes, then renames, a folder the box had cached: uploads still land at their
+/// path, in a folder made anew, never under the new name.
+#[tokio::test]
+async fn folders_changed_elsewhere_are_not_trusted_from_the_cache() {
+    let fakes = FakeServer::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let proxy = FaultProxy::start(fakes.addr).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let remote = graph(&fakes, &proxy, DriveSelector::Me, device_tokens(&fakes).await, dir.path());
+    let drive = fakes.graph.me_drive_id();
+    let at = |path: &str| fakes.graph.item_by_path(&drive, &format!("{ROOT}/{path}"));
+    put(&remote, "2024/a.jpg", &bytes(10, 1)).await;
+    let cursor = remote.changes(None).await.unwrap().cursor;
+
+    assert!(fakes.graph.delete_item(&drive, &at("2024").unwrap().id));
+    put(&remote, "2024/b.jpg", &bytes(10, 2)).await;
+    assert!(at("2024/b.jpg").is_some(), "b.jpg in a new 2024 folder");
+
+    let root = at("").map(|i| i.id).unwrap_or_else(|| fakes.graph.item_by_path(&drive, ROOT).unwrap().id);
+    assert!(fakes.graph.move_item(&drive, &at("2024").unwrap().id, &root, "2024 old"));
+    let changes = remote.changes(Some(&cursor)).await.unwrap().changes;
+    let (up, gone) = paths(&changes);
+    assert!(gone.contains(&"2024".to_string()) && up.contains(&"2024 old/b.jpg".to_string()), "{changes:?}");
+    put(&remote, "2024/c.jpg", &bytes(10, 3)).await;
+    assert!(at("2024/c.jpg").is_some());
+    assert!(at("2024 old/c.jpg").is_none());
+}
+
 /// A delta token Graph no longer honours (410 `resyncChangesApplyDifferences`): the feed
 /// enumerates again and reports the differences, then goes on from the new token.
 #[tokio::test]

@@ -283,6 +283,7 @@ macro_rules! conformance {
             change_feed_sees_adds_deletes_and_renames,
             a_corrupted_download_is_caught,
             delete_is_idempotent,
+            delete_leaves_folders_alone,
             replacing_a_file_keeps_one,
             a_failed_download_leaves_the_file_alone,
             changes_from_a_fresh_connection,

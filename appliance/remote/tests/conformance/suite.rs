@@ -199,6 +199,17 @@ pub async fn a_corrupted_download_is_caught(h: &Harness) {
     assert!(!to.exists(), "the corrupt download was left behind");
 }
 
+/// Deleting a path that is a folder deletes nothing: the box deletes files, one at a time. (Where
+/// folders are only key prefixes, S3, no delete of one key can touch another.)
+pub async fn delete_leaves_folders_alone(h: &Harness) {
+    if !h.remote.capabilities().real_folders {
+        return;
+    }
+    upload_bytes(h, "keep/a.jpg", b"stays").await;
+    h.remote.delete(&p("keep")).await.unwrap();
+    assert_eq!(download_bytes(h, "keep/a.jpg").await.unwrap(), b"stays");
+}
+
 pub async fn delete_is_idempotent(h: &Harness) {
     upload_bytes(h, "gone.jpg", b"bye").await;
     h.remote.delete(&p("gone.jpg")).await.unwrap();

@@ -132,6 +132,17 @@ impl GraphFake {
         true
     }
 
+    /// Deletes an item (and what is below it) behind the client's back, as another device would.
+    pub fn delete_item(&self, drive_id: &str, id: &str) -> bool {
+        let mut inner = self.lock();
+        let Some(drive) = inner.drive_mut(drive_id) else { return false };
+        if !drive.items.get(id).is_some_and(|i| !i.deleted) {
+            return false;
+        }
+        drive.delete(id);
+        true
+    }
+
     /// `"METHOD /path?query"` of every request so far, refused ones included.
     pub fn request_log(&self) -> Vec<String> {
         self.lock().log.clone()
