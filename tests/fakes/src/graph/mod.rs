@@ -136,7 +136,7 @@ impl GraphFake {
     pub fn delete_item(&self, drive_id: &str, id: &str) -> bool {
         let mut inner = self.lock();
         let Some(drive) = inner.drive_mut(drive_id) else { return false };
-        if !drive.items.get(id).is_some_and(|i| !i.deleted) {
+        if drive.items.get(id).is_none_or(|i| i.deleted) {
             return false;
         }
         drive.delete(id);
