@@ -41,28 +41,43 @@ impl Partial {
 
 /// Streams `response` into a partial file beside `to`, feeding every chunk to `hasher`; `verify`
 /// gets the hasher and the count of bytes received and says whether they are right. Only then is
-/// `to` replaced.
-pub(crate) async fn receive<H>(
+/// `to` replaced. The hashing runs on a blocking thread of its own, fed through a short queue, so
+/// it overlaps the network and the disk instead of adding to them.
+pub(crate) async fn receive<H: Send + 'static>(
     to: &Path,
     response: reqwest::Response,
     mut hasher: H,
-    hash: impl Fn(&mut H, &[u8]),
+    hash: impl Fn(&mut H, &[u8]) + Send + 'static,
     verify: impl FnOnce(H, u64) -> Result<(), RemoteError>,
 ) -> Result<(), RemoteError> {
     use futures_util::TryStreamExt;
     let mut partial = Partial::create(to).await?;
     let mut stream = response.bytes_stream();
     let mut received = 0u64;
+    let (queue, mut queued) = tokio::sync::mpsc::channel::<bytes::Bytes>(QUEUE);
+    let hashing = tokio::task::spawn_blocking(move || {
+        while let Some(chunk) = queued.blocking_recv() {
+            hash(&mut hasher, &chunk);
+        }
+        hasher
+    });
     let streamed = async {
         while let Some(chunk) = stream.try_next().await? {
             received += chunk.len() as u64;
-            hash(&mut hasher, &chunk);
+            // Cheap: a reference count, not a copy.
+            if queue.send(chunk.clone()).await.is_err() {
+                return Err(RemoteError::Protocol { provider: "local", detail: "the hashing thread stopped".into() });
+            }
             partial.write(&chunk).await?;
         }
         Ok::<(), RemoteError>(())
     }
     .await;
-    match streamed.and_then(|()| verify(hasher, received)) {
+    drop(queue);
+    let hashed = hashing
+        .await
+        .map_err(|e| RemoteError::Protocol { provider: "local", detail: format!("the hashing thread failed: {e}") });
+    match streamed.and(hashed).and_then(|hasher| verify(hasher, received)) {
         Ok(()) => partial.commit().await,
         Err(e) => {
             partial.discard().await;
@@ -70,3 +85,6 @@ pub(crate) async fn receive<H>(
         }
     }
 }
+
+/// Chunks waiting to be hashed: a few hundred KiB at most.
+const QUEUE: usize = 16;
