@@ -123,6 +123,23 @@ pub(super) async fn check(
     check_answer(response, |status, body, after| graph_error(provider, status, body, after)).await
 }
 
+/// Like [`check`], for a pre-authenticated URL (a download URL): a 401 or 403 there means the URL
+/// lapsed (they last about an hour), not that the account's sign-in did, so it is a conflict to
+/// resolve with a fresh URL, never a reason to ask the owner to reconnect.
+pub(super) async fn check_preauthenticated(
+    provider: &'static str,
+    response: reqwest::Response,
+) -> Result<reqwest::Response, RemoteError> {
+    check_answer(response, |status, body, after| {
+        let error = graph_error(provider, status, body, after);
+        match status {
+            401 | 403 => error.with_class(ErrorClass::Conflict),
+            _ => error,
+        }
+    })
+    .await
+}
+
 pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
     provider: &'static str,
     response: reqwest::Response,

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::api::{check, DriveItem};
+use super::api::{check, check_preauthenticated, DriveItem};
 use super::quickxor::QuickXor;
 use super::Graph;
 use crate::{partial, RemoteError, RemotePath};
@@ -21,7 +21,7 @@ pub(super) async fn download(graph: &Graph, from: &RemotePath, item: &DriveItem,
     graph
         .pacer
         .run("graph download", || async {
-            let response = check(graph.provider, graph.http.get(&url).send().await?).await?;
+            let response = check_preauthenticated(graph.provider, graph.http.get(&url).send().await?).await?;
             let verify = |hasher: QuickXor, received: u64| {
                 if received != size {
                     return Err(RemoteError::Network(format!("{from}: {received} of {size} bytes arrived")));

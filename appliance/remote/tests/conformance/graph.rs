@@ -151,6 +151,23 @@ async fn folders_changed_elsewhere_are_not_trusted_from_the_cache() {
     assert!(at("2024 old/c.jpg").is_none());
 }
 
+/// A download URL that lapsed (they last about an hour) answers 401: the download fails as a
+/// conflict to retry with a fresh URL, and the account is not marked for reconnecting.
+#[tokio::test]
+async fn a_lapsed_download_url_is_not_a_revoked_account() {
+    let fakes = FakeServer::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let proxy = FaultProxy::start(fakes.addr).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let remote = graph(&fakes, &proxy, DriveSelector::Me, device_tokens(&fakes).await, dir.path());
+    put(&remote, "a.jpg", &bytes(10, 1)).await;
+    proxy.inject("GET", "/graph/download/", Fault::Status { status: 401, retry_after: None, code: "unauthenticated" });
+    let err = remote.download(&p("a.jpg"), &dir.path().join("a.jpg")).await.unwrap_err();
+    assert_eq!(err.class(), shoebox_remote::ErrorClass::Conflict, "{err}");
+    // The next try fetches the item, and with it a fresh URL.
+    remote.download(&p("a.jpg"), &dir.path().join("a.jpg")).await.unwrap();
+    assert_eq!(std::fs::read(dir.path().join("a.jpg")).unwrap(), bytes(10, 1));
+}
+
 /// A delta token Graph no longer honours (410 `resyncChangesApplyDifferences`): the feed
 /// enumerates again and reports the differences, then goes on from the new token.
 #[tokio::test]
