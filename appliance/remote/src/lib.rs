@@ -8,6 +8,7 @@
 mod cursor;
 pub mod dropbox;
 mod error;
+mod folders;
 pub mod gdrive;
 pub mod graph;
 pub mod hash;

@@ -8,15 +8,14 @@ mod api;
 mod changes;
 mod upload;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
-use tokio::sync::Mutex;
 
+use crate::folders::FolderIds;
 use crate::oauth::TokenSource;
 use crate::partial;
 use crate::{
@@ -56,8 +55,7 @@ pub struct GoogleDrive {
     tokens: Arc<TokenSource>,
     pacer: Pacer,
     capabilities: Capabilities,
-    /// Folder path (below the connection's folder) → id; "" is the connection's folder itself.
-    folders: Mutex<HashMap<String, String>>,
+    folders: FolderIds,
 }
 
 impl GoogleDrive {
@@ -83,7 +81,7 @@ impl GoogleDrive {
             tokens,
             pacer,
             capabilities,
-            folders: Mutex::new(HashMap::new()),
+            folders: FolderIds::default(),
         })
     }
 
@@ -122,46 +120,15 @@ impl GoogleDrive {
     /// The id of the folder at `path` below the connection's folder, making what is missing when
     /// `create`; None when it does not exist and `create` is false.
     async fn folder_id(&self, path: &RemotePath, create: bool) -> Result<Option<String>, RemoteError> {
-        // One walker at a time: two concurrent uploads into a new folder must not make it twice.
-        let mut cache = self.folders.lock().await;
-        if let Some(id) = cache.get(path.as_str()) {
-            return Ok(Some(id.clone()));
-        }
-        let mut id = match cache.get("") {
-            Some(id) => id.clone(),
-            None => {
-                // The connection's folder itself, from My Drive's root.
-                let mut id = "root".to_string();
-                for name in self.settings.root.as_str().split('/').filter(|s| !s.is_empty()) {
-                    match self.child_folder(&id, name, create).await? {
-                        Some(next) => id = next,
-                        None => return Ok(None),
-                    }
-                }
-                cache.insert(String::new(), id.clone());
-                id
-            }
-        };
-        let mut walked = String::new();
-        for name in path.as_str().split('/').filter(|s| !s.is_empty()) {
-            walked = if walked.is_empty() { name.to_string() } else { format!("{walked}/{name}") };
-            if let Some(known) = cache.get(&walked) {
-                id = known.clone();
-                continue;
-            }
-            match self.child_folder(&id, name, create).await? {
-                Some(next) => id = next,
-                None => return Ok(None),
-            }
-            cache.insert(walked.clone(), id.clone());
-        }
-        Ok(Some(id))
+        let drive_root = async { Ok("root".to_string()) };
+        let child = |parent: String, name: String| async move { self.child_folder(&parent, &name, create).await };
+        self.folders.get(&self.settings.root, path, drive_root, child).await
     }
 
     /// Drops the cached folder ids: a folder was moved, renamed or trashed behind our back, so a
     /// path may no longer lead where the cache says.
     pub(super) async fn forget_folders(&self) {
-        self.folders.lock().await.clear();
+        self.folders.forget().await;
     }
 
     async fn child_folder(&self, parent: &str, name: &str, create: bool) -> Result<Option<String>, RemoteError> {

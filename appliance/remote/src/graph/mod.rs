@@ -12,15 +12,15 @@ mod drive;
 mod quickxor;
 mod upload;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::Url;
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::OnceCell;
 
+use crate::folders::FolderIds;
 use crate::oauth::TokenSource;
 use crate::{
     Capabilities, ChangeFeed, ChangePage, Entry, ErrorClass, HashKind, Pacer, Remote, RemoteError, RemoteHash,
@@ -97,8 +97,7 @@ pub struct Graph {
     capabilities: Capabilities,
     provider: &'static str,
     drive_id: OnceCell<String>,
-    /// Folder path (below the connection's folder) → item id; "" is the connection's folder.
-    folders: Mutex<HashMap<String, String>>,
+    folders: FolderIds,
 }
 
 impl Graph {
@@ -134,7 +133,7 @@ impl Graph {
             capabilities,
             provider,
             drive_id: OnceCell::new(),
-            folders: Mutex::new(HashMap::new()),
+            folders: FolderIds::default(),
         })
     }
 
@@ -200,50 +199,22 @@ impl Graph {
     /// Drops the cached folder ids: a folder was moved, renamed or deleted behind our back, so a
     /// path may no longer lead where the cache says.
     pub(super) async fn forget_folders(&self) {
-        self.folders.lock().await.clear();
+        self.folders.forget().await;
     }
 
     /// The id of the folder at `path` below the connection's folder, making what is missing when
     /// `create`; None when it does not exist and `create` is false.
     async fn folder_id(&self, path: &RemotePath, create: bool) -> Result<Option<String>, RemoteError> {
-        // One walker at a time: two uploads into a new folder must not both try to make it.
-        let mut cache = self.folders.lock().await;
-        if let Some(id) = cache.get(path.as_str()) {
-            return Ok(Some(id.clone()));
-        }
-        let mut id = match cache.get("") {
-            Some(id) => id.clone(),
-            None => {
-                let drive = self.drive().await?;
-                let url = self.url(&["drives", drive, "root"])?;
-                let Some(drive_root) = self.get_item("graph drive root", url).await? else {
-                    return Err(RemoteError::Config("the drive has no root folder".into()));
-                };
-                let mut id = drive_root.id;
-                for name in self.settings.root.as_str().split('/').filter(|s| !s.is_empty()) {
-                    match self.child_folder(&id, name, create).await? {
-                        Some(next) => id = next,
-                        None => return Ok(None),
-                    }
-                }
-                cache.insert(String::new(), id.clone());
-                id
+        let drive_root = async {
+            let drive = self.drive().await?;
+            let url = self.url(&["drives", drive, "root"])?;
+            match self.get_item("graph drive root", url).await? {
+                Some(root) => Ok(root.id),
+                None => Err(RemoteError::Config("the drive has no root folder".into())),
             }
         };
-        let mut walked = String::new();
-        for name in path.as_str().split('/').filter(|s| !s.is_empty()) {
-            walked = if walked.is_empty() { name.to_string() } else { format!("{walked}/{name}") };
-            if let Some(known) = cache.get(&walked) {
-                id = known.clone();
-                continue;
-            }
-            match self.child_folder(&id, name, create).await? {
-                Some(next) => id = next,
-                None => return Ok(None),
-            }
-            cache.insert(walked.clone(), id.clone());
-        }
-        Ok(Some(id))
+        let child = |parent: String, name: String| async move { self.child_folder(&parent, &name, create).await };
+        self.folders.get(&self.settings.root, path, drive_root, child).await
     }
 
     async fn child_folder(&self, parent: &str, name: &str, create: bool) -> Result<Option<String>, RemoteError> {
