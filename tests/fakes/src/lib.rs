@@ -7,6 +7,7 @@ pub mod dropbox;
 pub mod faults;
 pub mod graph;
 pub mod oauth;
+mod scripted;
 
 use std::net::SocketAddr;
 

@@ -21,7 +21,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -30,8 +29,8 @@ use axum::Router;
 use crate::oauth::OAuthFake;
 pub use digest::{md5_hex, sha256_hex};
 pub use errors::ApiError;
+use store::Inner;
 pub use store::{DriveFile, FOLDER_MIME, ROOT_ID};
-use store::{Inner, ScriptedFault};
 
 /// Drive's own cap on a multipart upload is 5 MB and on a resumable chunk none; 256 MiB covers tests.
 const BODY_LIMIT: usize = 256 << 20;
@@ -61,19 +60,7 @@ impl DriveFake {
     /// `backendError`) and, if given, `Retry-After`. `matching` may start with a method
     /// (`"PUT /upload"`) or be only part of a path (`"/changes"`).
     pub fn fail_next(&self, matching: &str, status: u16, reason: &str, retry_after: Option<u64>) {
-        let (method, rest) = match matching.split_once(' ') {
-            Some((m, rest)) if !m.is_empty() && m.chars().all(|c| c.is_ascii_uppercase()) => {
-                (Some(m.to_string()), rest.to_string())
-            }
-            _ => (None, matching.to_string()),
-        };
-        self.lock().faults.push_back(ScriptedFault {
-            method,
-            matching: rest,
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            reason: reason.into(),
-            retry_after,
-        });
+        self.lock().faults.push(matching, status, reason, retry_after);
     }
 
     pub fn pending_faults(&self) -> usize {
@@ -168,27 +155,18 @@ async fn gate(State(fake): State<DriveFake>, request: Request, next: Next) -> Re
     if !session_uri && fake.oauth.check_bearer(request.headers()).is_err() {
         return ApiError::unauthorized().into_response();
     }
-    if let Some(fault) = take_fault(&fake, &method, &target) {
-        let message = match fault.reason.as_str() {
+    if let Some(fault) = fake.lock().faults.take(&method, &target) {
+        let message = match fault.code.as_str() {
             "userRateLimitExceeded" => "User Rate Limit Exceeded".to_string(),
             "rateLimitExceeded" => "Rate Limit Exceeded".to_string(),
             "backendError" => "Backend Error".to_string(),
             other => format!("Scripted failure: {other}"),
         };
-        let mut error = ApiError::new(fault.status, &fault.reason, message);
+        let mut error = ApiError::new(fault.status, &fault.code, message);
         error.retry_after = fault.retry_after;
         return error.into_response();
     }
     next.run(request).await
-}
-
-fn take_fault(fake: &DriveFake, method: &str, target: &str) -> Option<ScriptedFault> {
-    let mut inner = fake.lock();
-    let at = inner
-        .faults
-        .iter()
-        .position(|f| f.method.as_deref().is_none_or(|m| m == method) && target.contains(f.matching.as_str()))?;
-    inner.faults.remove(at)
 }
 
 fn query_has(query: Option<&str>, key: &str) -> bool {

@@ -1,6 +1,6 @@
 //! The fake's drive: files in memory, the change log, upload sessions and the scripted faults.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -86,14 +86,6 @@ pub struct Session {
     pub done: Option<(StatusCode, String)>,
 }
 
-pub struct ScriptedFault {
-    pub method: Option<String>,
-    pub matching: String,
-    pub status: StatusCode,
-    pub reason: String,
-    pub retry_after: Option<u64>,
-}
-
 #[derive(Default)]
 pub struct Inner {
     /// In creation order, which is also the listing order.
@@ -101,7 +93,7 @@ pub struct Inner {
     /// Change number `n` is `changes[n - 1]`.
     pub changes: Vec<Change>,
     pub sessions: HashMap<String, Session>,
-    pub faults: VecDeque<ScriptedFault>,
+    pub faults: crate::scripted::ScriptedFaults,
     pub cut_next_download: Option<usize>,
     pub log: Vec<String>,
 }

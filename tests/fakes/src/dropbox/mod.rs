@@ -27,9 +27,10 @@ use axum::routing::post;
 use axum::Router;
 
 use crate::oauth::{OAuthFake, Refused};
+use crate::scripted::ScriptedFault;
 pub use errors::DbxError;
 pub use store::DropboxFile;
-use store::{lower, Inner, ScriptedFault};
+use store::{lower, Inner};
 
 const LONGPOLL: &str = "/2/files/list_folder/longpoll";
 
@@ -55,13 +56,7 @@ impl DropboxFake {
     /// route error `tag` (`path/not_found`, `path/insufficient_space`); 401 the auth error `tag`;
     /// others a plain-text body. `matching` may start with a method (`"POST /2/files/upload"`).
     pub fn fail_next(&self, matching: &str, status: u16, tag: &str, retry_after: Option<u64>) {
-        let (method, rest) = match matching.split_once(' ') {
-            Some((m, rest)) if !m.is_empty() && m.chars().all(|c| c.is_ascii_uppercase()) => {
-                (Some(m.to_string()), rest.to_string())
-            }
-            _ => (None, matching.to_string()),
-        };
-        self.lock().faults.push_back(ScriptedFault { method, matching: rest, status, tag: tag.into(), retry_after });
+        self.lock().faults.push(matching, status, tag, retry_after);
     }
 
     pub fn pending_faults(&self) -> usize {
@@ -161,34 +156,25 @@ async fn gate(State(fake): State<DropboxFake>, request: Request, next: Next) -> 
             Err(Refused::Unknown) => return DbxError::Auth("invalid_access_token".into()).into_response(),
         }
     }
-    if let Some(fault) = take_fault(&fake, &method, &target) {
+    if let Some(fault) = fake.lock().faults.take(&method, &target) {
         return scripted(fault).into_response();
     }
     next.run(request).await
 }
 
-fn take_fault(fake: &DropboxFake, method: &str, target: &str) -> Option<ScriptedFault> {
-    let mut inner = fake.lock();
-    let at = inner
-        .faults
-        .iter()
-        .position(|f| f.method.as_deref().is_none_or(|m| m == method) && target.contains(f.matching.as_str()))?;
-    inner.faults.remove(at)
-}
-
 fn scripted(fault: ScriptedFault) -> DbxError {
-    match fault.status {
+    match fault.status.as_u16() {
         429 => DbxError::RateLimit {
-            reason: fault.tag,
+            reason: fault.code,
             retry_after: fault.retry_after.unwrap_or(1),
             header: fault.retry_after.is_some(),
         },
-        409 => DbxError::route(&fault.tag),
-        401 => DbxError::Auth(fault.tag),
-        400 => DbxError::BadInput(format!("Error in call to API function: {}", fault.tag)),
+        409 => DbxError::route(&fault.code),
+        401 => DbxError::Auth(fault.code),
+        400 => DbxError::BadInput(format!("Error in call to API function: {}", fault.code)),
         status => DbxError::Status {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            text: fault.tag,
+            text: fault.code,
         },
     }
 }

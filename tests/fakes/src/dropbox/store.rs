@@ -1,7 +1,7 @@
 //! The fake's Dropbox: files and folders by lower-cased path, the journal every change appends to
 //! (what cursors replay), upload sessions and the scripted faults.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -91,14 +91,6 @@ pub struct Session {
     pub closed: bool,
 }
 
-pub struct ScriptedFault {
-    pub method: Option<String>,
-    pub matching: String,
-    pub status: u16,
-    pub tag: String,
-    pub retry_after: Option<u64>,
-}
-
 /// One change: the path (lower) and its metadata right after (a `deleted` entry for a removal).
 pub struct Journal {
     pub path_lower: String,
@@ -109,7 +101,7 @@ pub struct Inner {
     pub items: BTreeMap<String, DropboxFile>,
     pub journal: Vec<Journal>,
     pub sessions: HashMap<String, Session>,
-    pub faults: VecDeque<ScriptedFault>,
+    pub faults: crate::scripted::ScriptedFaults,
     pub log: Vec<String>,
     /// Cursors from an earlier epoch answer `reset`.
     pub epoch: u64,
@@ -125,7 +117,7 @@ impl Default for Inner {
             items: BTreeMap::new(),
             journal: Vec::new(),
             sessions: HashMap::new(),
-            faults: VecDeque::new(),
+            faults: Default::default(),
             log: Vec::new(),
             epoch: 1,
             page_limit: 2000,

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -29,8 +29,8 @@ use axum::Router;
 use crate::oauth::OAuthFake;
 pub use errors::GraphError;
 pub use quickxor::quickxor_b64;
+use store::Inner;
 pub use store::{GraphItem, SITE_HOST, SITE_PATH};
-use store::{Inner, ScriptedFault};
 
 /// Graph's documented cap on a single-request upload (`PUT …/content`) is 250 MB; fragments of
 /// upload sessions must stay under 60 MiB, which clients here do.
@@ -72,19 +72,7 @@ impl GraphFake {
     /// The next request whose `"METHOD /path?query"` contains `matching` gets `status` with Graph's
     /// error body for `code` and, if given, `Retry-After`. `matching` may start with a method.
     pub fn fail_next(&self, matching: &str, status: u16, code: &str, retry_after: Option<u64>) {
-        let (method, rest) = match matching.split_once(' ') {
-            Some((m, rest)) if !m.is_empty() && m.chars().all(|c| c.is_ascii_uppercase()) => {
-                (Some(m.to_string()), rest.to_string())
-            }
-            _ => (None, matching.to_string()),
-        };
-        self.lock().faults.push_back(ScriptedFault {
-            method,
-            matching: rest,
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            code: code.into(),
-            retry_after,
-        });
+        self.lock().faults.push(matching, status, code, retry_after);
     }
 
     pub fn pending_faults(&self) -> usize {
@@ -184,21 +172,12 @@ async fn gate(State(fake): State<GraphFake>, request: Request, next: Next) -> Re
     if api && fake.oauth.check_bearer(request.headers()).is_err() {
         return GraphError::unauthenticated().into_response();
     }
-    if let Some(fault) = take_fault(&fake, &method, &target) {
+    if let Some(fault) = fake.lock().faults.take(&method, &target) {
         let mut error = GraphError::new(fault.status, &fault.code, format!("Scripted failure: {}", fault.code));
         error.retry_after = fault.retry_after;
         return error.into_response();
     }
     next.run(request).await
-}
-
-fn take_fault(fake: &GraphFake, method: &str, target: &str) -> Option<ScriptedFault> {
-    let mut inner = fake.lock();
-    let at = inner
-        .faults
-        .iter()
-        .position(|f| f.method.as_deref().is_none_or(|m| m == method) && target.contains(f.matching.as_str()))?;
-    inner.faults.remove(at)
 }
 
 fn split(path: &str) -> Vec<String> {

@@ -1,9 +1,8 @@
 //! The fake's drives (a personal one for `/me/drive`, SharePoint document libraries), their items,
 //! the change log delta reads, upload sessions, and the scripted faults.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
-use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use super::quickxor::quickxor_b64;
@@ -60,20 +59,12 @@ pub struct Session {
     pub expires: String,
 }
 
-pub struct ScriptedFault {
-    pub method: Option<String>,
-    pub matching: String,
-    pub status: StatusCode,
-    pub code: String,
-    pub retry_after: Option<u64>,
-}
-
 pub struct Inner {
     pub drives: BTreeMap<String, Drive>,
     pub me: String,
     pub sites: Vec<Site>,
     pub sessions: HashMap<String, Session>,
-    pub faults: VecDeque<ScriptedFault>,
+    pub faults: crate::scripted::ScriptedFaults,
     pub log: Vec<String>,
     pub page_size: usize,
     /// Delta tokens carry the epoch they were issued in; older epochs answer 410.
@@ -107,7 +98,7 @@ impl Default for Inner {
             me: me_id,
             sites: vec![site],
             sessions: HashMap::new(),
-            faults: VecDeque::new(),
+            faults: Default::default(),
             log: Vec::new(),
             page_size: 200,
             delta_epoch: 1,
