@@ -84,6 +84,8 @@ pub struct ChangePage {
 pub enum Change {
     /// Added or changed.
     Upserted(Entry),
+    /// The file or folder at this path is gone, and with a folder everything below it (providers
+    /// report a deleted folder once, not each file in it).
     Removed(RemotePath),
 }
 
