@@ -19,6 +19,8 @@ pub struct Upload {
     /// `stored` or `exists` once complete.
     pub outcome: Option<String>,
     pub asset_id: Option<AssetId>,
+    /// The SHA-256 of the complete bytes, recorded just before they are placed in the library.
+    pub sha256: Option<[u8; 32]>,
 }
 
 pub fn create(conn: &Connection, u: &Upload) -> Result<()> {
@@ -33,7 +35,8 @@ pub fn create(conn: &Connection, u: &Upload) -> Result<()> {
 pub fn get(conn: &Connection, id: &str) -> Result<Option<Upload>> {
     Ok(conn
         .query_row(
-            "SELECT id, workspace_id, user_id, length, committed_offset, metadata, expires_at, outcome, asset_id
+            "SELECT id, workspace_id, user_id, length, committed_offset, metadata, expires_at, outcome, asset_id,
+                    sha256
              FROM uploads WHERE id = ?1",
             [id],
             |r| {
@@ -47,6 +50,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Upload>> {
                     expires_at: r.get(6)?,
                     outcome: r.get(7)?,
                     asset_id: r.get(8)?,
+                    sha256: r.get::<_, Option<Vec<u8>>>(9)?.and_then(|b| b.try_into().ok()),
                 })
             },
         )
@@ -55,6 +59,11 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Upload>> {
 
 pub fn set_offset(conn: &Connection, id: &str, offset: u64) -> Result<()> {
     conn.execute("UPDATE uploads SET committed_offset = ?2 WHERE id = ?1", params![id, offset])?;
+    Ok(())
+}
+
+pub fn set_sha256(conn: &Connection, id: &str, sha256: &[u8; 32]) -> Result<()> {
+    conn.execute("UPDATE uploads SET sha256 = ?2 WHERE id = ?1", params![id, sha256.as_slice()])?;
     Ok(())
 }
 

@@ -144,6 +144,7 @@ pub async fn create_upload(State(state): State<AppState>, caller: Caller, header
         expires_at: expires_at.clone(),
         outcome: None,
         asset_id: None,
+        sha256: None,
     };
     let (actor, id) = (caller.actor(), upload.id.clone());
     state
@@ -264,8 +265,13 @@ fn io_err(context: &str) -> impl FnOnce(std::io::Error) -> CoreError + '_ {
 
 impl Sink {
     fn open(path: &std::path::Path, offset: u64, checksum: bool) -> Result<Sink, CoreError> {
-        let mut file =
-            OpenOptions::new().write(true).create(true).truncate(false).open(path).map_err(io_err("opening upload"))?;
+        // Never recreate the file of an upload that has bytes: that would fill them in with zeros.
+        let mut file = OpenOptions::new().write(true).create(offset == 0).truncate(false).open(path).map_err(|e| {
+            match e.kind() {
+                std::io::ErrorKind::NotFound => CoreError::NotFound("upload"),
+                _ => CoreError::Io { context: "opening upload".into(), source: e },
+            }
+        })?;
         file.set_len(offset).map_err(io_err("trimming upload"))?;
         file.seek(SeekFrom::Start(offset)).map_err(io_err("seeking upload"))?;
         Ok(Sink { file, offset, durable: offset, hasher: checksum.then(Sha256::new) })
@@ -353,6 +359,10 @@ pub async fn patch_upload(
         if upload.offset + len > upload.length {
             return Err(ApiError::bad_request("the body goes past Upload-Length"));
         }
+    }
+    if upload.offset == upload.length {
+        // Every byte was durable before: this retries a finish that a crash cut short.
+        return finish(&state, &caller, &upload).await;
     }
 
     let start = upload.offset;
@@ -455,11 +465,15 @@ async fn finish(state: &AppState, caller: &Caller, upload: &Upload) -> ApiResult
     let ws = caller.role_in(state, ws_id, Role::Contributor, "upload").await?;
     let req = ingest_request(&meta, caller.remote.clone());
     let expected = meta.get("sha256").map(|s| parse_sha256(s)).transpose()?;
-    let (user, id) = (caller.user.clone(), upload.id.clone());
+    let (user, id, placed_sha) = (caller.user.clone(), upload.id.clone(), upload.sha256);
     let result = state
         .blocking(move |cat, lib| {
             let path = lib.upload_path(&id);
-            let outcome = commit_upload(cat, lib, &path, expected, &ws, &user, &req);
+            let outcome = if path.exists() {
+                commit_upload(cat, lib, &path, &id, expected, &ws, &user, &req)
+            } else {
+                placed_before_crash(cat, ws.id, placed_sha)
+            };
             match &outcome {
                 Ok(o) => {
                     let (status, asset) = match o {
@@ -489,10 +503,12 @@ async fn finish(state: &AppState, caller: &Caller, upload: &Upload) -> ApiResult
     Ok(response)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn commit_upload(
     cat: &Catalogue,
     lib: &Library,
     path: &std::path::Path,
+    id: &str,
     expected: Option<[u8; 32]>,
     ws: &shoebox_core::model::Workspace,
     user: &shoebox_core::model::User,
@@ -503,7 +519,21 @@ fn commit_upload(
     if expected.is_some_and(|e| e != staged.sha256) {
         return Err(CoreError::ChecksumMismatch);
     }
+    // Placing the file moves it away; if a crash follows, this is how the retry finds the asset.
+    cat.write(|tx| uploads::set_sha256(tx, id, &staged.sha256))?;
     lib.commit(cat, staged, ws, user, req)
+}
+
+/// The upload's file is gone because an earlier finish placed it (or found its bytes already in the
+/// library) and the process died before recording the outcome.
+fn placed_before_crash(
+    cat: &Catalogue,
+    ws: shoebox_core::model::WorkspaceId,
+    sha256: Option<[u8; 32]>,
+) -> Result<IngestOutcome, CoreError> {
+    let sha256 = sha256.ok_or(CoreError::NotFound("upload"))?;
+    let asset = cat.read(|c| shoebox_core::assets::find_by_sha(c, ws, &sha256))?;
+    asset.map(IngestOutcome::Exists).ok_or(CoreError::NotFound("upload"))
 }
 
 #[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "uploads", params(("id" = String, Path)),

@@ -150,6 +150,34 @@ fn an_upload_survives_a_server_killed_mid_patch() {
     assert_eq!(sha256_hex(&body), sha256_hex(&video));
 }
 
+/// The process dies after the last PATCH's file was placed in the library but before the upload
+/// recorded its outcome. The retried last PATCH must answer with the asset, not ingest zeros.
+#[test]
+fn a_finish_cut_short_by_a_crash_answers_with_the_asset() {
+    let mut server = Server::start();
+    let api = server.login("anna");
+    let photo = variant(&exif_jpeg("2023:07:14 18:30:00", None), "cut-short");
+    let url = create(&api, photo.len(), &[("filename", "a.jpg")]);
+    let r = patch(&api, &url, 0, &photo, None);
+    assert_eq!(r.status(), 204);
+    let id = r.headers()["shoebox-asset-id"].to_str().unwrap().to_string();
+    server.stop();
+    // What the catalogue holds when the crash falls between placing the file and recording it.
+    let db = rusqlite::Connection::open(server.data.join("catalogue.sqlite")).unwrap();
+    assert_eq!(db.execute("UPDATE uploads SET outcome = NULL, asset_id = NULL", []).unwrap(), 1);
+    drop(db);
+    server.spawn();
+
+    let api = server.login("anna");
+    assert_eq!(offset(&api, &url), Some(photo.len()));
+    let r = patch(&api, &url, photo.len(), &[], None);
+    assert_eq!(r.status(), 204, "{:?}", r.text());
+    assert_eq!(r.headers()["shoebox-asset-id"].to_str().unwrap(), id);
+    let body = api.get(&format!("/api/v1/assets/{id}/original")).bytes().unwrap();
+    assert_eq!(sha256_hex(&body), sha256_hex(&photo));
+    assert_eq!(api.asset_count("default"), 1);
+}
+
 #[test]
 fn unfinished_uploads_expire() {
     let server = Server::with_config("[upload]\nresumable_expiry_secs = 2\n");
