@@ -1,8 +1,13 @@
 //! The content hashes providers keep, and computing ours the same way to compare. Each provider's
 //! module says which kinds it gives ([`crate::Capabilities::hashes`]).
 
+use std::io::Read;
+use std::path::Path;
+
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
+
+use crate::RemoteError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,6 +107,60 @@ impl S3EtagHasher {
             }
         };
         RemoteHash { kind: HashKind::S3Etag, value }
+    }
+}
+
+/// Our hash of a local file as a provider computes `kind`. An S3 ETag of a multipart upload needs
+/// the part size the upload used (None: a single PUT). Blocking: it reads the whole file.
+pub fn of_file(local: &Path, kind: HashKind, s3_part_size: Option<u64>) -> Result<RemoteHash, RemoteError> {
+    enum Hasher {
+        Md5(Md5),
+        Sha256(sha2::Sha256),
+        Etag(S3EtagHasher),
+        Dropbox(crate::dropbox::content_hash::ContentHasher),
+        QuickXor(crate::graph::quickxor::QuickXor),
+    }
+    let mut hasher = match kind {
+        HashKind::Md5 => Hasher::Md5(Md5::new()),
+        HashKind::Sha256 => Hasher::Sha256(<sha2::Sha256 as sha2::Digest>::new()),
+        HashKind::S3Etag => Hasher::Etag(S3EtagHasher::new(s3_part_size)),
+        HashKind::DropboxContentHash => Hasher::Dropbox(Default::default()),
+        HashKind::QuickXor => Hasher::QuickXor(Default::default()),
+    };
+    let mut file = std::fs::File::open(local).map_err(|e| RemoteError::local(local, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| RemoteError::local(local, e))?;
+        if n == 0 {
+            break;
+        }
+        let bytes = &buf[..n];
+        match &mut hasher {
+            Hasher::Md5(h) => h.update(bytes),
+            Hasher::Sha256(h) => sha2::Digest::update(h, bytes),
+            Hasher::Etag(h) => h.update(bytes),
+            Hasher::Dropbox(h) => h.update(bytes),
+            Hasher::QuickXor(h) => h.update(bytes),
+        }
+    }
+    let value = match hasher {
+        Hasher::Md5(h) => hex::encode(h.finalize()),
+        Hasher::Sha256(h) => hex::encode(sha2::Digest::finalize(h)),
+        Hasher::Etag(h) => return Ok(h.finish()),
+        Hasher::Dropbox(h) => h.finish(),
+        Hasher::QuickXor(h) => h.finish(),
+    };
+    Ok(RemoteHash { kind, value })
+}
+
+impl RemoteHash {
+    /// The same content: hex digests compare without regard to case, base64 ones exactly.
+    pub fn same_as(&self, other: &RemoteHash) -> bool {
+        self.kind == other.kind
+            && match self.kind {
+                HashKind::QuickXor => self.value == other.value,
+                _ => self.value.eq_ignore_ascii_case(&other.value),
+            }
     }
 }
 

@@ -131,4 +131,28 @@ pub trait Remote: Send + Sync {
 
     /// Deletes the file at `path`; a file already gone is not an error.
     async fn delete(&self, path: &RemotePath) -> Result<(), RemoteError>;
+
+    /// The part size an upload of `size` bytes uses, where the provider's hash depends on it (S3's
+    /// multipart ETag); None where it does not.
+    fn hash_part_size(&self, _size: u64) -> Option<u64> {
+        None
+    }
+
+    /// Whether `entry` holds the same bytes as `local`: by the provider's hash where it keeps one,
+    /// else by size. How a sync that was cut short knows not to send a file again.
+    async fn holds(&self, local: &Path, entry: &Entry) -> Result<bool, RemoteError> {
+        let size = tokio::fs::metadata(local).await.map_err(|e| RemoteError::local(local, e))?.len();
+        if entry.is_folder || entry.size != size {
+            return Ok(false);
+        }
+        let Some(theirs) = entry.hash.clone() else { return Ok(true) };
+        if theirs.kind == HashKind::S3Etag && !theirs.s3_etag_is_checkable() {
+            return Ok(true);
+        }
+        let (path, part) = (local.to_path_buf(), self.hash_part_size(size));
+        let ours = tokio::task::spawn_blocking(move || hash::of_file(&path, theirs.kind, part))
+            .await
+            .map_err(|e| RemoteError::Config(format!("hashing {}: {e}", local.display())))??;
+        Ok(ours.same_as(&theirs))
+    }
 }

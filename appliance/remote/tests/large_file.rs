@@ -10,11 +10,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-// Shared with the conformance suite; this test uses only part of it.
-#[allow(dead_code)]
-#[path = "conformance/s3_server.rs"]
-mod s3_server;
-
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -29,7 +24,7 @@ use shoebox_remote::oauth::{token_http, CodeFlow, DeviceFlow, FileTokenStore, OA
 use shoebox_remote::s3::{S3Remote, S3Settings};
 use shoebox_remote::{Pacer, PacerSettings, Remote, RemotePath, Secret};
 
-use s3_server::{S3Server, ACCESS_KEY, BUCKET, SECRET_KEY};
+use shoebox_fakes::s3_server::{S3Server, ACCESS_KEY, BUCKET, SECRET_KEY};
 
 const SIZE: usize = 200 * 1000 * 1000;
 const CHUNK: u64 = 8 * 1024 * 1024;
@@ -69,7 +64,7 @@ fn measure(provider: &str, source: &Path) {
     runtime.block_on(async {
         match provider {
             "s3" => {
-                let server = S3Server::start();
+                let server = S3Server::start().unwrap_or_else(|e| panic!("{e}"));
                 round_trip(provider, &s3(&server), source).await;
             }
             "gdrive" => {

@@ -4,6 +4,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shoebox_core::CoreError;
+use shoebox_sync::ErrorClass;
+use shoebox_sync::SyncError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -61,6 +63,32 @@ impl From<CoreError> for ApiError {
             CoreError::BadCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string()),
             other => {
                 tracing::error!(error = %other, "request failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        let message = e.to_string();
+        match e {
+            SyncError::Core(e) => e.into(),
+            SyncError::Remote(e) => match e.class() {
+                ErrorClass::Retry { .. } => ApiError::new(StatusCode::BAD_GATEWAY, "remote_unavailable", message),
+                _ => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "remote_refused", message),
+            },
+            SyncError::NotFound => ApiError::not_found("connection"),
+            SyncError::Invalid(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message),
+            SyncError::NotConfigured(_) => ApiError::new(StatusCode::CONFLICT, "not_configured", message),
+            SyncError::Unsupported(_) => ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", message),
+            SyncError::TooSoon(wait) => ApiError {
+                retry_after: Some(wait.as_secs().max(1)),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+            },
+            SyncError::NoPendingAuth => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            SyncError::Internal(_) => {
+                tracing::error!(error = %message, "sync request failed");
                 ApiError::internal()
             }
         }

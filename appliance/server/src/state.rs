@@ -62,6 +62,8 @@ pub struct Inner {
     /// The network policy in force: the stored one if an admin set one, else the configured one.
     policy: RwLock<Arc<NetworkPolicy>>,
     pub stats: Stats,
+    /// Cloud connections and their workers.
+    pub sync: Arc<shoebox_sync::Engine>,
 }
 
 /// Counters for the status API and MQTT, and a signal that something they show changed.
@@ -149,6 +151,7 @@ impl AppState {
         settings: Settings,
         stored_policy: Option<NetworkPolicy>,
         setup_code: Option<String>,
+        sync: Arc<shoebox_sync::Engine>,
     ) -> Self {
         let policy = stored_policy.unwrap_or_else(|| settings.configured_policy.clone());
         AppState(Arc::new(Inner {
@@ -160,6 +163,7 @@ impl AppState {
             busy_uploads: Mutex::new(HashSet::new()),
             policy: RwLock::new(Arc::new(policy)),
             stats: Stats::new(),
+            sync,
         }))
     }
 

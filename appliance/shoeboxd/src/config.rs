@@ -29,6 +29,8 @@ pub struct Config {
     pub mqtt: Option<MqttConfig>,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    /// Cloud connections: the owner's app registrations (client ids) and the providers' endpoints.
+    pub sync: shoebox_sync::SyncSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,6 +153,7 @@ impl Default for Config {
             mqtt: None,
             auth: AuthConfig::default(),
             log: LogConfig::default(),
+            sync: shoebox_sync::SyncSettings::default(),
         }
     }
 }

@@ -48,7 +48,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if stored_policy.is_some() {
         tracing::info!("network policy: the one an admin set through the API (it overrides [upload]/[access])");
     }
-    let state = AppState::new(opened.catalogue, opened.library, settings, stored_policy, setup_code);
+    let sync = std::sync::Arc::new(
+        shoebox_sync::Engine::start(opened.catalogue.clone(), opened.library.clone(), config.sync.clone())
+            .await
+            .context("starting the cloud connections")?,
+    );
+    let state = AppState::new(opened.catalogue, opened.library, settings, stored_policy, setup_code, sync.clone());
     let sweeper = shoebox_server::spawn_sweeper(state.clone());
     let app = shoebox_server::router(state.clone());
 
@@ -103,6 +108,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     sweeper.abort();
+    sync.stop();
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }

@@ -7,6 +7,7 @@ pub mod dropbox;
 pub mod faults;
 pub mod graph;
 pub mod oauth;
+pub mod s3_server;
 mod scripted;
 
 use std::net::SocketAddr;

@@ -5,8 +5,12 @@ use rusqlite::Connection;
 use crate::error::Result;
 
 /// Index i holds the script that takes the schema from version i to i + 1. Never edit a shipped entry.
-const MIGRATIONS: &[&str] =
-    &[include_str!("schema.sql"), include_str!("schema_v2_webdav.sql"), include_str!("schema_v3_upload_sha.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema_v2_webdav.sql"),
+    include_str!("schema_v3_upload_sha.sql"),
+    include_str!("schema_v4_sync.sql"),
+];
 
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {
     let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

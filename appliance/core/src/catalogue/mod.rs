@@ -4,10 +4,12 @@
 
 mod migrations;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rusqlite::hooks::Action;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::{CoreError, Result};
@@ -18,7 +20,15 @@ pub struct Catalogue {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Tables the open write transaction inserted rows into (SQLite's update hook, which also sees
+    /// rows inserted by triggers).
+    inserted: Arc<Mutex<HashSet<String>>>,
+    /// Called after a committed write that inserted into their table, so work queued in the
+    /// catalogue (the sync outbox) is picked up at once instead of at the next poll.
+    on_insert: Mutex<Vec<(&'static str, InsertListener)>>,
 }
+
+type InsertListener = Box<dyn Fn() + Send + Sync>;
 
 impl std::fmt::Debug for Catalogue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -31,7 +41,23 @@ impl Catalogue {
     pub fn open(path: &Path) -> Result<Self> {
         let mut writer = open_connection(path, true)?;
         migrations::apply(&mut writer)?;
-        Ok(Catalogue { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        let inserted: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let seen = inserted.clone();
+        writer.update_hook(Some(move |action: Action, _db: &str, table: &str, _row: i64| {
+            if action == Action::SQLITE_INSERT {
+                let mut seen = seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if !seen.contains(table) {
+                    seen.insert(table.to_string());
+                }
+            }
+        }));
+        Ok(Catalogue {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            inserted,
+            on_insert: Mutex::new(Vec::new()),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -42,9 +68,31 @@ impl Catalogue {
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
+        let value = f(&tx);
+        let committed = match value {
+            Ok(value) => tx.commit().map(|()| value).map_err(CoreError::from),
+            Err(e) => {
+                drop(tx);
+                Err(e)
+            }
+        };
+        let inserted = std::mem::take(&mut *self.inserted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        drop(conn);
+        let value = committed?;
+        if !inserted.is_empty() {
+            for (table, listener) in self.on_insert.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter() {
+                if inserted.contains(*table) {
+                    listener();
+                }
+            }
+        }
         Ok(value)
+    }
+
+    /// Calls `listener` after every committed write that inserted rows into `table` (from the
+    /// writing thread: keep it short).
+    pub fn on_insert(&self, table: &'static str, listener: impl Fn() + Send + Sync + 'static) {
+        self.on_insert.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((table, Box::new(listener)));
     }
 
     /// Runs `f` on a reader connection (a consistent snapshot for the duration of `f`).

@@ -9,7 +9,7 @@ mod api;
 mod delta;
 mod download;
 mod drive;
-mod quickxor;
+pub(crate) mod quickxor;
 mod upload;
 
 use std::path::Path;

@@ -149,6 +149,10 @@ impl Remote for S3Remote {
         Ok(())
     }
 
+    fn hash_part_size(&self, size: u64) -> Option<u64> {
+        (size > self.capabilities.simple_upload_limit).then(|| part_size_for(size, self.part_size))
+    }
+
     async fn upload(&self, local: &Path, to: &RemotePath) -> Result<Entry, RemoteError> {
         if to.is_root() {
             return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));

@@ -7,7 +7,6 @@
 
 mod dropbox;
 mod graph;
-mod s3_server;
 mod suite;
 
 use std::path::Path;
@@ -80,7 +79,7 @@ pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
 
 mod s3 {
     use super::*;
-    use crate::s3_server::{S3Server, ACCESS_KEY, BUCKET, DOMAIN, SECRET_KEY};
+    use shoebox_fakes::s3_server::{S3Server, ACCESS_KEY, BUCKET, DOMAIN, SECRET_KEY};
     use shoebox_remote::s3::{S3Remote, S3Settings};
     use shoebox_remote::Secret;
 
@@ -88,7 +87,7 @@ mod s3 {
     pub const THRESHOLD: u64 = 6 * 1024 * 1024;
 
     pub async fn harness() -> Harness {
-        let server = S3Server::start();
+        let server = S3Server::start().unwrap_or_else(|e| panic!("{e}"));
         let proxy = FaultProxy::start(server.addr).await.unwrap();
         let endpoint = format!("http://{}", proxy.addr);
         let settings = |secret: &str| S3Settings {
@@ -124,7 +123,7 @@ mod s3 {
     /// bucket's host name resolves to loopback through the client's resolver.
     #[tokio::test]
     async fn virtual_hosted_style() {
-        let server = S3Server::start();
+        let server = S3Server::start().unwrap_or_else(|e| panic!("{e}"));
         let host = format!("{BUCKET}.{DOMAIN}");
         let http = reqwest::Client::builder().resolve(&host, server.addr).build().unwrap();
         let settings = S3Settings {

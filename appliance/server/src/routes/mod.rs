@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod connections;
 pub mod download;
 pub mod events;
 pub mod health;
@@ -109,6 +110,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(events::update_event, events::delete_event))
         .routes(routes!(tags::list_tags, tags::create_tag))
         .routes(routes!(tags::rename_tag, tags::delete_tag))
+        .routes(routes!(connections::list_connections, connections::create_connection))
+        .routes(routes!(connections::get_connection, connections::update_connection, connections::delete_connection))
+        .routes(routes!(connections::sync_connection))
+        .routes(routes!(connections::reconnect_connection))
+        .routes(routes!(connections::authorize_connection))
         .layer(DefaultBodyLimit::max(state.settings.max_json_bytes));
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(uploads).merge(json).split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();

@@ -14,6 +14,7 @@ mod netns;
 mod policy;
 mod resumable;
 mod support;
+mod sync;
 mod systemd;
 mod upload;
 mod webdav;

@@ -19,16 +19,21 @@ pub struct S3Server {
 }
 
 impl S3Server {
-    pub fn start() -> S3Server {
+    /// Starts the server; the error says what went wrong (and what to install when s3s-fs is
+    /// missing), for the test to fail with.
+    pub fn start() -> Result<S3Server, String> {
         let found = Command::new("sh").args(["-c", "command -v s3s-fs"]).output().map(|o| o.status.success());
-        assert!(
-            found.unwrap_or(false),
-            "s3s-fs is missing: cargo install --locked s3s-fs@0.14.1 --features binary (scripts/test does this)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join(BUCKET)).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("s3s-fs")
+        if !found.unwrap_or(false) {
+            return Err(
+                "s3s-fs is missing: cargo install --locked s3s-fs@0.14.1 --features binary (scripts/test does this)"
+                    .into(),
+            );
+        }
+        let io = |what: &'static str| move |e: std::io::Error| format!("{what}: {e}");
+        let dir = tempfile::tempdir().map_err(io("temporary directory"))?;
+        std::fs::create_dir(dir.path().join(BUCKET)).map_err(io("bucket directory"))?;
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(io("free port"))?.port();
+        let mut child = Command::new("s3s-fs")
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
             // s3s matches the Host header with its port.
@@ -37,14 +42,22 @@ impl S3Server {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
+            .map_err(io("starting s3s-fs"))?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "s3s-fs did not listen on {addr}");
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("s3s-fs did not listen on {addr}"));
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        S3Server { child, addr, dir }
+        Ok(S3Server { child, addr, dir })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     /// Where s3s-fs keeps the object `key` of the bucket.
