@@ -236,3 +236,99 @@ fn bad_connections_are_refused_and_store_nothing() {
     let list = admin.get_json("/api/v1/workspaces/default/connections");
     assert_eq!(list, json!([]));
 }
+
+fn queued(api: &Api, id: i64) -> u64 {
+    connection(api, id)["queue"]["queued"].as_u64().unwrap()
+}
+
+#[test]
+fn kill_9_during_a_backlog_of_500_then_every_photo_once_at_every_target() {
+    let fakes = Fakes::start();
+    let s3 = S3Server::start().unwrap_or_else(|e| panic!("{e}"));
+    let mut server = Server::with_config(&fakes.config());
+    let admin = server.login("admin");
+    let mut s3_body = s3_connection(&s3, "backlog");
+    s3_body["enabled"] = json!(false);
+    let (s3_id, _) = connect(&admin, "default", s3_body);
+    let (drive_id, auth) = connect(
+        &admin,
+        "default",
+        json!({"direction": "push", "provider": "google_drive", "remote_folder": "Backlog", "enabled": false}),
+    );
+    approve_device(&fakes, &auth);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while connection(&admin, drive_id)["state"] == "awaiting_auth" {
+        assert!(Instant::now() < deadline, "the device sign-in did not complete");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let base = exif_jpeg("2023:07:14 18:30:00", None);
+    let photos: Vec<Value> =
+        (0..500).map(|i| admin.store(&format!("b{i}.jpg"), &variant(&base, format!("backlog {i}")), &[])).collect();
+    assert_eq!(queued(&admin, s3_id), 500);
+    for id in [s3_id, drive_id] {
+        let on = admin.send_json(Method::PATCH, &format!("/api/v1/connections/{id}"), json!({"enabled": true}));
+        assert_eq!(on.status(), 200);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while queued(&admin, drive_id) > 400 || queued(&admin, s3_id) > 450 {
+        assert!(Instant::now() < deadline, "the backlog does not move");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.kill9();
+    server.spawn();
+    let admin = server.login("admin");
+    wait_synced(&admin, "default", Duration::from_secs(180));
+
+    for photo in &photos {
+        let rel = photo["path"].as_str().unwrap();
+        let key = format!("backlog/{rel}");
+        assert!(s3.object_file(&key).exists(), "{key} missing on S3");
+        assert!(fakes.server.drive.file_by_path(&format!("Backlog/{rel}")).is_some(), "{rel} missing on Drive");
+    }
+    // Drive keeps any number of files with one name: a replication sent twice would show here.
+    let files = fakes.server.drive.files();
+    let photos_on_drive = files.iter().filter(|f| f.mime_type != "application/vnd.google-apps.folder").count();
+    assert_eq!(photos_on_drive, 500, "duplicates or losses on Drive");
+}
+
+#[test]
+fn a_revoked_account_needs_reconnect_and_catches_up_after_it() {
+    let fakes = Fakes::start();
+    let server = Server::with_config(&fakes.config());
+    let admin = server.login("admin");
+    let (id, auth) = connect(
+        &admin,
+        "default",
+        json!({"direction": "push", "provider": "google_drive", "remote_folder": "Shoebox"}),
+    );
+    approve_device(&fakes, &auth);
+    let base = exif_jpeg("2023:07:14 18:30:00", None);
+    let first = admin.store("first.jpg", &variant(&base, "first"), &[]);
+    wait_synced(&admin, "default", Duration::from_secs(30));
+    assert!(fakes.server.drive.file_by_path(&format!("Shoebox/{}", first["path"].as_str().unwrap())).is_some());
+
+    // The owner removes the box's access in their Google account.
+    fakes.server.oauth.revoke_all();
+    let second = admin.store("second.jpg", &variant(&base, "second"), &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stuck = loop {
+        let c = connection(&admin, id);
+        if c["state"] == "needs_reconnect" {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "never asked to reconnect: {c:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(stuck["queue"]["queued"], 1, "{stuck:#}");
+    assert!(stuck["last_error"].is_string(), "{stuck:#}");
+
+    let r = admin.post(&format!("/api/v1/connections/{id}/reconnect"), json!({}));
+    assert_eq!(r.status(), 200);
+    let reconnecting: Value = r.json().unwrap();
+    assert_eq!(reconnecting["state"], "awaiting_auth");
+    approve_device(&fakes, &reconnecting["auth"]);
+    wait_synced(&admin, "default", Duration::from_secs(30));
+    let on_drive = fakes.server.drive.file_by_path(&format!("Shoebox/{}", second["path"].as_str().unwrap()));
+    assert!(on_drive.is_some(), "the photo queued while revoked never arrived");
+}
