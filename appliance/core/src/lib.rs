@@ -21,5 +21,5 @@ pub mod workspaces;
 
 pub use catalogue::Catalogue;
 pub use error::{CoreError, Result};
-pub use ingest::{IngestRequest, Library};
+pub use ingest::{IngestRequest, Library, Place};
 pub use rusqlite;

@@ -81,7 +81,6 @@ impl From<SyncError> for ApiError {
             SyncError::NotFound => ApiError::not_found("connection"),
             SyncError::Invalid(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message),
             SyncError::NotConfigured(_) => ApiError::new(StatusCode::CONFLICT, "not_configured", message),
-            SyncError::Unsupported(_) => ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", message),
             SyncError::TooSoon(wait) => ApiError {
                 retry_after: Some(wait.as_secs().max(1)),
                 ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)

@@ -50,9 +50,10 @@ impl Pending {
 /// Starts the provider's sign-in for the connection and returns the owner's part of it.
 pub(crate) async fn begin(shared: &Arc<Shared>, id: ConnectionId) -> Result<AuthStart> {
     let c = shared.connection(id).await?;
-    let oauth = providers::oauth(&shared.settings, c.provider, &c.options)?;
-    let pending = if c.provider == Provider::Dropbox {
-        let start = CodeFlow::start(&oauth, None, token_http()?)?;
+    let oauth = providers::oauth(&shared.settings, c.provider, c.direction, &c.options)?;
+    let pending = if providers::pastes_code(c.provider, c.direction) {
+        let redirect = (c.provider == Provider::GoogleDrive).then_some(providers::GOOGLE_REDIRECT);
+        let start = CodeFlow::start(&oauth, redirect, token_http()?)?;
         Pending::Code { shown: AuthStart::Code { authorize_url: start.authorize_url }, flow: Box::new(start.flow) }
     } else {
         let start = DeviceFlow::start(&oauth, token_http()?).await?;

@@ -2,7 +2,7 @@
 //! S3 keys) are kept in their own column and never leave this module except to build a remote.
 
 use serde::{Deserialize, Serialize};
-use shoebox_core::model::{now_utc, UserId, WorkspaceId};
+use shoebox_core::model::{now_utc, User, UserId, Workspace, WorkspaceId};
 use shoebox_core::rusqlite::{params, Connection as Db, OptionalExtension, Row};
 use shoebox_core::{CoreError, Result};
 use shoebox_remote::oauth::Tokens;
@@ -298,7 +298,7 @@ pub fn set_state(db: &Db, id: ConnectionId, state: State, error: Option<&str>) -
 
 /// The queue ran dry without errors: the connection is idle and up to date as of now.
 pub fn synced(db: &Db, id: ConnectionId) -> Result<()> {
-    let now = now_utc();
+    let now = sync_time();
     db.execute(
         "UPDATE connections SET state = 'idle', last_error = NULL, last_sync_at = ?2, last_success_at = ?2
          WHERE id = ?1 AND state IN ('syncing', 'error', 'idle')",
@@ -319,4 +319,55 @@ pub fn change(db: &Db, id: ConnectionId, c: &Changes) -> Result<()> {
 
 pub fn delete(db: &Db, id: ConnectionId) -> Result<bool> {
     Ok(db.execute("DELETE FROM connections WHERE id = ?1", [id])? > 0)
+}
+
+/// A pull connection's change-feed cursor.
+pub fn cursor(db: &Db, id: ConnectionId) -> Result<Option<String>> {
+    Ok(db.query_row("SELECT cursor FROM connections WHERE id = ?1", [id], |r| r.get(0)).optional()?.flatten())
+}
+
+pub fn set_cursor(db: &Db, id: ConnectionId, cursor: &str) -> Result<()> {
+    db.execute("UPDATE connections SET cursor = ?2 WHERE id = ?1", params![id, cursor])?;
+    Ok(())
+}
+
+/// The workspace and the user a pull imports for (the one who connected it: "synced by").
+pub fn importer(db: &Db, id: ConnectionId) -> Result<Option<(Workspace, User)>> {
+    let found: Option<(WorkspaceId, Option<UserId>)> = db
+        .query_row("SELECT workspace_id, created_by FROM connections WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((ws, Some(user))) = found else { return Ok(None) };
+    let ws = shoebox_core::workspaces::by_id(db, ws)?;
+    let user = shoebox_core::accounts::get_user(db, user)?;
+    Ok(ws.zip(user))
+}
+
+/// Sync times to the millisecond: two syncs a second apart are told apart.
+fn sync_time() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A pull ended: when it worked, the connection is idle and synced as of now.
+pub fn pull_ended(db: &Db, id: ConnectionId, error: Option<&str>) -> Result<()> {
+    let now = sync_time();
+    match error {
+        None => db.execute(
+            "UPDATE connections SET state = 'idle', last_error = NULL, last_sync_at = ?2, last_success_at = ?2
+             WHERE id = ?1 AND state = 'syncing'",
+            params![id, now],
+        )?,
+        Some(e) => db.execute(
+            "UPDATE connections SET state = 'error', last_error = ?3, last_sync_at = ?2 WHERE id = ?1 AND state = 'syncing'",
+            params![id, now, e],
+        )?,
+    };
+    Ok(())
+}
+
+/// Someone else signs the connection in: pulls are theirs from now on.
+pub fn set_owner(db: &Db, id: ConnectionId, user: UserId) -> Result<()> {
+    db.execute("UPDATE connections SET created_by = ?2 WHERE id = ?1", params![id, user])?;
+    Ok(())
 }

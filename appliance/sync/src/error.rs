@@ -17,9 +17,6 @@ pub enum SyncError {
     /// The box's configuration lacks what the request needs (a provider's client id).
     #[error("{0}")]
     NotConfigured(String),
-    /// Something this version of the box does not do yet.
-    #[error("{0}")]
-    Unsupported(String),
     #[error("this connection was synced moments ago; try again in {} s", .0.as_secs().max(1))]
     TooSoon(Duration),
     #[error("no sign-in is waiting for a code on this connection; start one with reconnect")]

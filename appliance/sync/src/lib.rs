@@ -14,6 +14,8 @@ pub mod connections;
 mod error;
 pub mod outbox;
 mod providers;
+mod pull;
+pub mod pulled;
 mod push;
 pub mod settings;
 mod tokens;
@@ -23,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use shoebox_core::model::WorkspaceId;
+use shoebox_core::model::{UserId, WorkspaceId};
 use shoebox_core::{Catalogue, Library};
 pub use shoebox_remote::{ErrorClass, Secret};
 use shoebox_remote::{Remote, RemotePath};
@@ -34,6 +36,8 @@ pub use auth::AuthStart;
 pub use connections::{Changes, Connection, ConnectionId, Direction, NewConnection, Options, Provider, State};
 pub use error::{Result, SyncError};
 pub use outbox::Depth;
+pub use pull::Progress;
+pub use pulled::Counts;
 pub use settings::{ProviderApp, SyncSettings};
 
 use connections::Secrets;
@@ -43,7 +47,12 @@ use connections::Secrets;
 pub struct ConnectionStatus {
     #[serde(flatten)]
     pub connection: Connection,
+    /// Push: replications waiting.
     pub queue: Depth,
+    /// Pull: what it has brought in so far.
+    pub pulled: Counts,
+    /// Pull: the sync running now, if one is.
+    pub progress: Option<Progress>,
     /// The sign-in waiting for the owner, if any.
     pub auth: Option<AuthStart>,
 }
@@ -64,10 +73,13 @@ pub(crate) struct Shared {
     workers: Mutex<HashMap<ConnectionId, Worker>>,
     pub(crate) auth: Mutex<HashMap<ConnectionId, auth::Pending>>,
     sync_requests: Mutex<HashMap<ConnectionId, Instant>>,
+    pub(crate) progress: Mutex<HashMap<ConnectionId, Progress>>,
     changes: tokio::sync::watch::Sender<u64>,
 }
 
 struct Worker {
+    direction: Direction,
+    /// Push: work was queued. Pull: sync now.
     wake: Arc<Notify>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -101,17 +113,16 @@ impl Shared {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    fn wake_all(&self) {
-        for worker in lock(&self.workers).values() {
+    /// The outbox has new work: every push worker looks.
+    fn wake_pushers(&self) {
+        for worker in lock(&self.workers).values().filter(|w| w.direction == Direction::Push) {
             worker.wake.notify_one();
         }
     }
 
     /// Starts the connection's worker if it should run and is not running.
     pub(crate) fn start_worker(self: &Arc<Self>, c: &Connection) {
-        let runnable = c.direction == Direction::Push
-            && c.enabled
-            && !matches!(c.state, State::AwaitingAuth | State::NeedsReconnect);
+        let runnable = c.enabled && !matches!(c.state, State::AwaitingAuth | State::NeedsReconnect);
         let mut workers = lock(&self.workers);
         if !runnable || workers.get(&c.id).is_some_and(|w| !w.task.is_finished()) {
             return;
@@ -120,14 +131,15 @@ impl Shared {
         let (shared, id, connection, w) = (self.clone(), c.id, c.clone(), wake.clone());
         let task = tokio::spawn(async move {
             match shared.remote(&connection).await {
-                Ok(remote) => push::run(shared, id, remote, w).await,
+                Ok(remote) if connection.direction == Direction::Push => push::run(shared, id, remote, w).await,
+                Ok(remote) => pull::run(shared, id, remote, w).await,
                 Err(e) => {
                     tracing::warn!(connection = id, error = %e, "the connection cannot start");
                     shared.set_state(id, State::Error, Some(&e.to_string())).await;
                 }
             }
         });
-        workers.insert(c.id, Worker { wake, task });
+        workers.insert(c.id, Worker { direction: c.direction, wake, task });
     }
 
     pub(crate) fn stop_worker(&self, id: ConnectionId) {
@@ -176,12 +188,13 @@ impl Engine {
             workers: Mutex::default(),
             auth: Mutex::default(),
             sync_requests: Mutex::default(),
+            progress: Mutex::default(),
             changes: tokio::sync::watch::Sender::new(0),
         });
         let weak: Weak<Shared> = Arc::downgrade(&shared);
         catalogue.on_insert("outbox", move || {
             if let Some(shared) = weak.upgrade() {
-                shared.wake_all();
+                shared.wake_pushers();
             }
         });
         // A sign-in in progress did not survive the restart: the owner starts it again.
@@ -213,11 +226,6 @@ impl Engine {
     /// provider's sign-in, whose first step is returned. A push connection queues every photo the
     /// workspace already has.
     pub async fn create(&self, new: NewConnection, keys: Option<S3Keys>) -> Result<(Connection, Option<AuthStart>)> {
-        if new.direction == Direction::Pull {
-            return Err(SyncError::Unsupported(
-                "importing from cloud folders (pull) is not available in this version yet".into(),
-            ));
-        }
         RemotePath::new(&new.remote_folder).map_err(|e| SyncError::Invalid(e.to_string()))?;
         if new.interval_secs < 60 {
             return Err(SyncError::Invalid("interval_secs is at least 60".into()));
@@ -232,7 +240,7 @@ impl Engine {
             (_, Some(_)) => return Err(SyncError::Invalid("access keys are for S3 only".into())),
             (provider, None) => {
                 // Fails early when the box has no client id for this provider.
-                providers::oauth(&self.0.settings, provider, &new.options)?;
+                providers::oauth(&self.0.settings, provider, new.direction, &new.options)?;
                 None
             }
         };
@@ -249,7 +257,9 @@ impl Engine {
                     if let Some(secrets) = &secrets {
                         connections::set_secrets(tx, id, secrets)?;
                     }
-                    outbox::backfill(tx, id)?;
+                    if row.direction == Direction::Push {
+                        outbox::backfill(tx, id)?;
+                    }
                     Ok(id)
                 })
             })
@@ -322,8 +332,10 @@ impl Engine {
     async fn status_of(&self, connection: Connection) -> Result<ConnectionStatus> {
         let id = connection.id;
         let queue = self.0.db(move |cat| cat.read(|db| outbox::depth(db, id))).await?;
+        let pulled = self.0.db(move |cat| cat.read(|db| pulled::counts(db, id))).await?;
         let auth = lock(&self.0.auth).get(&id).map(auth::Pending::shown);
-        Ok(ConnectionStatus { connection, queue, auth })
+        let progress = lock(&self.0.progress).get(&id).cloned();
+        Ok(ConnectionStatus { connection, queue, pulled, progress, auth })
     }
 
     /// Toggles and settings; turning a connection off pauses it with its queue intact.
@@ -362,9 +374,10 @@ impl Engine {
     }
 
     /// Signs the connection in again, possibly as another account: OAuth providers start a new
-    /// sign-in; S3 takes new keys.
-    pub async fn reconnect(&self, id: ConnectionId, keys: Option<S3Keys>) -> Result<ConnectionStatus> {
+    /// sign-in; S3 takes new keys. The one who reconnects is its "synced by" from now on.
+    pub async fn reconnect(&self, id: ConnectionId, keys: Option<S3Keys>, by: UserId) -> Result<ConnectionStatus> {
         let c = self.0.connection(id).await?;
+        self.0.db(move |cat| cat.write(|tx| connections::set_owner(tx, id, by))).await?;
         match (c.provider, keys) {
             (Provider::S3, Some(keys)) => {
                 let secrets = Secrets::S3 { access_key: keys.access_key, secret_key: keys.secret_key };

@@ -11,7 +11,7 @@ use shoebox_remote::oauth::{token_http, OAuthSettings, TokenSource, TokenStore};
 use shoebox_remote::s3::{S3Remote, S3Settings};
 use shoebox_remote::{http_client, Pacer, PacerSettings, Remote, RemotePath};
 
-use crate::connections::{Connection, Options, Provider, Secrets};
+use crate::connections::{Connection, Direction, Options, Provider, Secrets};
 use crate::error::{Result, SyncError};
 use crate::settings::{ProviderApp, SyncSettings};
 
@@ -44,8 +44,23 @@ fn app(settings: &SyncSettings, provider: Provider) -> &ProviderApp {
     }
 }
 
+/// Google's loopback redirect for installed apps: the browser fails to load it, and the owner
+/// pastes the URL it shows (which carries the code) into the box.
+pub(crate) const GOOGLE_REDIRECT: &str = "http://127.0.0.1";
+
+/// Whether the provider signs in by a code the owner pastes back (else by a device code).
+pub(crate) fn pastes_code(provider: Provider, direction: Direction) -> bool {
+    // Google's device flow allows only drive.file, which cannot read folders the box did not make.
+    provider == Provider::Dropbox || (provider == Provider::GoogleDrive && direction == Direction::Pull)
+}
+
 /// The OAuth endpoints and app registration for a provider's connection.
-pub(crate) fn oauth(settings: &SyncSettings, provider: Provider, options: &Options) -> Result<OAuthSettings> {
+pub(crate) fn oauth(
+    settings: &SyncSettings,
+    provider: Provider,
+    direction: Direction,
+    options: &Options,
+) -> Result<OAuthSettings> {
     let app = app(settings, provider);
     let Some(client_id) = app.client_id.clone() else {
         return Err(SyncError::NotConfigured(format!(
@@ -67,8 +82,12 @@ pub(crate) fn oauth(settings: &SyncSettings, provider: Provider, options: &Optio
             auth_url: or(&app.auth_url, GOOGLE_AUTH),
             token_url: or(&app.token_url, GOOGLE_TOKEN),
             device_url: Some(or(&app.device_url, GOOGLE_DEVICE)),
-            // drive.file: the box sees only what it made, which is all a push needs.
-            scopes: vec!["https://www.googleapis.com/auth/drive.file".into()],
+            // drive.file (the box sees only what it made) is all a push needs; a pull reads folders
+            // the owner made, which takes drive.readonly.
+            scopes: vec![match direction {
+                Direction::Push => "https://www.googleapis.com/auth/drive.file".into(),
+                Direction::Pull => "https://www.googleapis.com/auth/drive.readonly".into(),
+            }],
             extra_auth_params: vec![("access_type".into(), "offline".into())],
         },
         Provider::Dropbox => OAuthSettings {
@@ -131,7 +150,7 @@ pub(crate) fn build(
             Arc::new(S3Remote::new(s3, http, pacer(settings))?)
         }
         (provider, Secrets::OAuth { tokens }) if provider.uses_oauth() => {
-            let oauth = oauth(settings, provider, &c.options)?;
+            let oauth = oauth(settings, provider, c.direction, &c.options)?;
             let tokens = Arc::new(TokenSource::new(oauth, token_http()?, tokens, store));
             match provider {
                 Provider::GoogleDrive => {

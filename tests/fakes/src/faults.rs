@@ -36,7 +36,17 @@ struct Script {
     /// its count of matching requests through.
     faults: VecDeque<(String, String, usize, Fault)>,
     log: Vec<Logged>,
+    /// A storm: one request in this many (not scripted otherwise) fails, and the count so far.
+    storm: Option<(usize, usize)>,
 }
+
+/// What a storm plays, in turn: rate limits, server errors and connections cut mid-answer.
+const STORM: [Fault; 4] = [
+    Fault::Status { status: 429, retry_after: Some(1), code: "SlowDown" },
+    Fault::Status { status: 500, retry_after: None, code: "InternalError" },
+    Fault::Status { status: 503, retry_after: None, code: "ServiceUnavailable" },
+    Fault::CutResponseAfter(16),
+];
 
 #[derive(Clone)]
 pub struct FaultProxy {
@@ -50,7 +60,7 @@ impl FaultProxy {
     pub async fn start(upstream: SocketAddr) -> std::io::Result<FaultProxy> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let proxy = FaultProxy {
-            script: Arc::new(Mutex::new(Script { faults: VecDeque::new(), log: Vec::new() })),
+            script: Arc::new(Mutex::new(Script { faults: VecDeque::new(), log: Vec::new(), storm: None })),
             upstream: format!("http://{upstream}"),
             http: reqwest::Client::new(),
             addr: listener.local_addr()?,
@@ -75,6 +85,12 @@ impl FaultProxy {
         self.script().faults.push_back((method.into(), matching.into(), skip, fault));
     }
 
+    /// From now on one request in `one_in` fails (429 with Retry-After, 500, 503 or a cut answer,
+    /// in turn); None ends the storm.
+    pub fn storm(&self, one_in: Option<usize>) {
+        self.script().storm = one_in.map(|n| (n.max(1), 0));
+    }
+
     pub fn log(&self) -> Vec<Logged> {
         self.script().log.clone()
     }
@@ -89,7 +105,11 @@ impl FaultProxy {
 
     fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
         let mut script = self.script();
-        let at = script.faults.iter().position(|(m, p, _, _)| m == method && path.contains(p.as_str()))?;
+        let Some(at) = script.faults.iter().position(|(m, p, _, _)| m == method && path.contains(p.as_str())) else {
+            let (one_in, count) = script.storm.as_mut()?;
+            *count += 1;
+            return (*count % *one_in == 0).then(|| STORM[(*count / *one_in) % STORM.len()].clone());
+        };
         let entry = script.faults.get_mut(at)?;
         if entry.2 > 0 {
             entry.2 -= 1;

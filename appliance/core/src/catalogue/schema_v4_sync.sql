@@ -75,3 +75,19 @@ BEGIN
     SELECT id, 'delete', NULL, OLD.rel_path, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
     FROM connections WHERE workspace_id = OLD.workspace_id AND direction = 'push' AND mirror_deletes = 1;
 END;
+
+-- What a pull connection has seen at each remote path, so a later sync downloads only what changed
+-- and a file renamed or copied on the remote (the same hash) is not downloaded again.
+CREATE TABLE pulled (
+    connection_id INTEGER NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+    remote_path   TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    -- The provider's hash as "kind:value", when it keeps one.
+    hash          TEXT,
+    -- imported (a new photo), exists (the box had these bytes), not_media, deleted_locally (the owner
+    -- deleted these bytes from the box: not brought back).
+    outcome       TEXT NOT NULL,
+    asset_id      INTEGER,
+    PRIMARY KEY (connection_id, remote_path)
+) WITHOUT ROWID;
+CREATE INDEX pulled_by_hash ON pulled (connection_id, hash) WHERE hash IS NOT NULL;

@@ -43,9 +43,20 @@ pub struct IngestRequest {
     /// Store content the owner deleted before (its tombstone is lifted).
     pub force: bool,
     pub remote_addr: Option<String>,
-    /// Place the file at exactly this workspace-relative path (a WebDAV PUT) instead of where the
-    /// folder template puts it; a path already taken is a conflict.
-    pub at: Option<String>,
+    pub place: Place,
+}
+
+/// Where a new file goes in its workspace.
+#[derive(Debug, Clone, Default)]
+pub enum Place {
+    /// Where the workspace's folder template puts it.
+    #[default]
+    Template,
+    /// At exactly this workspace-relative path (a WebDAV PUT); a path already taken is a conflict.
+    Exactly(String),
+    /// At this workspace-relative path, or `name (2).ext` beside it when taken (a cloud import
+    /// keeping the remote folder's structure).
+    Near(String),
 }
 
 impl Library {
@@ -105,6 +116,12 @@ impl Library {
         StagingWriter::create(self.new_staging_path()?, ext_of(client_name), false)
     }
 
+    /// A fresh path in the staging folder, for bytes that arrive by other means (a cloud download)
+    /// and then go through [`Staged::from_file`] and [`Library::commit`]. Start-up removes leftovers.
+    pub fn staging_path(&self) -> Result<PathBuf> {
+        self.new_staging_path()
+    }
+
     fn new_staging_path(&self) -> Result<PathBuf> {
         Ok(self.root.join(TMP_DIR).join("ingest").join(format!("{}.part", random_hex(12)?)))
     }
@@ -158,9 +175,13 @@ impl Library {
                 workspace: &ws.slug,
             };
             let ws_root = self.workspace_root(ws);
-            let rel = match &req.at {
-                Some(at) => crate::tree::claim(tx, ws, &ws_root, at)?,
-                None => free_path(tx, ws, &ws_root, template.render(&values))?,
+            let rel = match &req.place {
+                Place::Exactly(at) => crate::tree::claim(tx, ws, &ws_root, at)?,
+                Place::Near(at) => {
+                    crate::tree::validate(at)?;
+                    free_path(tx, ws, &ws_root, at.split('/').map(str::to_string).collect())?
+                }
+                Place::Template => free_path(tx, ws, &ws_root, template.render(&values))?,
             };
             let row = NewRow {
                 staged: &staged,

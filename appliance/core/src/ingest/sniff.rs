@@ -49,6 +49,18 @@ const TIFF_RAWS: &[(&str, &str)] = &[
     ("srw", "image/x-samsung-srw"),
 ];
 
+/// Extensions of the formats `sniff` recognises (and their common spellings). A cloud import uses it
+/// to skip downloading what cannot be media; the bytes still decide what is stored.
+const MEDIA_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "jpe", "png", "gif", "webp", "heic", "heif", "avif", "tif", "tiff", "dng", "nef", "arw", "pef",
+    "srw", "cr2", "cr3", "orf", "rw2", "raf", "mp4", "m4v", "mov", "qt", "3gp", "3g2",
+];
+
+/// Whether a file of this name may be a photo or video Shoebox stores.
+pub fn likely_media_name(name: &str) -> bool {
+    name.rsplit_once('.').is_some_and(|(_, ext)| MEDIA_EXTENSIONS.iter().any(|m| m.eq_ignore_ascii_case(ext)))
+}
+
 /// The media type of `head` (the first bytes of a file), or `None` when it is not a photo or video
 /// format Shoebox stores. `original_ext` only refines TIFF into the raw format it carries.
 pub fn sniff(head: &[u8], original_ext: Option<&str>) -> Option<MediaType> {

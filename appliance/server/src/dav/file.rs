@@ -289,7 +289,7 @@ impl Upload {
                     Finished::Media(staged) => {
                         let request = IngestRequest {
                             original_name: name,
-                            at: Some(rel.clone()),
+                            place: shoebox_core::ingest::Place::Exactly(rel.clone()),
                             remote_addr: remote,
                             ..Default::default()
                         };

@@ -98,8 +98,7 @@ pub async fn list_connections(
 #[utoipa::path(post, path = "/api/v1/workspaces/{slug}/connections", tag = "connections", params(("slug" = String, Path)),
     request_body = CreateConnection,
     responses((status = 201, body = Created), (status = 409, description = "no client id configured for the provider"),
-        (status = 422, description = "invalid, or the remote refused the credentials"),
-        (status = 501, description = "pull connections are not available yet")))]
+        (status = 422, description = "invalid, or the remote refused the credentials")))]
 pub async fn create_connection(
     State(state): State<AppState>,
     caller: Caller,
@@ -187,7 +186,7 @@ pub async fn reconnect_connection(
     Json(req): Json<Reconnect>,
 ) -> ApiResult<axum::Json<ConnectionStatus>> {
     admin_of(&state, &caller, id, Role::Admin).await?;
-    let status = state.sync.reconnect(id, keys(req.access_key, req.secret_key)).await?;
+    let status = state.sync.reconnect(id, keys(req.access_key, req.secret_key), caller.user.id).await?;
     audit(&state, &caller, status.connection.workspace_id, "connection.reconnect", id, None).await?;
     Ok(axum::Json(status))
 }

@@ -95,7 +95,7 @@ fn ingest_request(meta: &HashMap<String, String>, remote: Option<String>) -> Ing
         device: meta.get("device").cloned(),
         force: matches!(meta.get("force").map(String::as_str), Some("true" | "1" | "yes")),
         remote_addr: remote,
-        at: None,
+        place: Default::default(),
     }
 }
 

@@ -109,7 +109,7 @@ pub async fn upload_asset(
         device: fields.device,
         force: fields.force,
         remote_addr: caller.remote.clone(),
-        at: None,
+        place: Default::default(),
     };
     let user = caller.user.clone();
     let outcome = state.blocking(move |cat, lib| lib.commit(cat, staged, &ws, &user, &req)).await?;

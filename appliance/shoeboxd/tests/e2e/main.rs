@@ -12,6 +12,7 @@ mod isolation;
 mod mqtt;
 mod netns;
 mod policy;
+mod pull;
 mod resumable;
 mod support;
 mod sync;

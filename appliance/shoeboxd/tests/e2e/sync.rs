@@ -6,31 +6,40 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shoebox_fakes::s3_server::{S3Server, ACCESS_KEY, BUCKET, SECRET_KEY};
-use shoebox_fakes::FakeServer;
+use shoebox_fakes::{FakeServer, FaultProxy};
 
 use crate::support::*;
 
 /// The fakes, served from a runtime of their own while the test drives shoeboxd.
 pub struct Fakes {
     pub server: FakeServer,
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Fakes {
     pub fn start() -> Fakes {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let server = runtime.block_on(FakeServer::start(([127, 0, 0, 1], 0).into())).unwrap();
-        Fakes { server, _runtime: runtime }
+        Fakes { server, runtime }
+    }
+
+    /// A fault proxy in front of `upstream`, served from the fakes' runtime.
+    pub fn proxy(&self, upstream: std::net::SocketAddr) -> FaultProxy {
+        self.runtime.block_on(FaultProxy::start(upstream)).unwrap()
     }
 
     /// The `[sync]` configuration that points every provider at the fakes.
     pub fn config(&self) -> String {
-        let base = self.server.url("");
+        Self::config_at(&self.server.url(""))
+    }
+
+    /// The same, with every provider endpoint at `base` (a fault proxy in front of the fakes).
+    pub fn config_at(base: &str) -> String {
         format!(
             r#"
 [sync]
 retry_secs = 1
-sync_now_min_secs = 3
+sync_now_min_secs = 1
 [sync.google]
 client_id = "drive-test-client"
 auth_url = "{base}/oauth/google/authorize"
@@ -55,7 +64,7 @@ api_base = "{base}/v1.0"
     }
 }
 
-fn s3_connection(s3: &S3Server, folder: &str) -> Value {
+pub fn s3_connection(s3: &S3Server, folder: &str) -> Value {
     json!({
         "direction": "push", "provider": "s3", "remote_folder": folder,
         "options": {"s3": {"endpoint": s3.endpoint(), "bucket": BUCKET}},
@@ -64,7 +73,7 @@ fn s3_connection(s3: &S3Server, folder: &str) -> Value {
 }
 
 /// Creates a connection and returns it with the sign-in step it started.
-fn connect(api: &Api, ws: &str, body: Value) -> (i64, Value) {
+pub fn connect(api: &Api, ws: &str, body: Value) -> (i64, Value) {
     let r = api.post(&format!("/api/v1/workspaces/{ws}/connections"), body);
     let status = r.status();
     let created: Value = r.json().unwrap();
@@ -73,7 +82,7 @@ fn connect(api: &Api, ws: &str, body: Value) -> (i64, Value) {
 }
 
 /// The owner approves the device code the box showed.
-fn approve_device(fakes: &Fakes, auth: &Value) {
+pub fn approve_device(fakes: &Fakes, auth: &Value) {
     assert_eq!(auth["kind"], "device", "{auth}");
     assert!(fakes.server.oauth.approve(auth["user_code"].as_str().unwrap()));
 }
@@ -87,12 +96,12 @@ fn paste_dropbox_code(api: &Api, id: i64, auth: &Value) {
     assert_eq!(r.status(), 200, "{:?}", r.text());
 }
 
-fn connection(api: &Api, id: i64) -> Value {
+pub fn connection(api: &Api, id: i64) -> Value {
     api.get_json(&format!("/api/v1/connections/{id}"))
 }
 
 /// Waits until every connection of the workspace is idle with an empty queue.
-fn wait_synced(api: &Api, ws: &str, within: Duration) -> Vec<Value> {
+pub fn wait_synced(api: &Api, ws: &str, within: Duration) -> Vec<Value> {
     let deadline = Instant::now() + within;
     loop {
         let list = api.get_json(&format!("/api/v1/workspaces/{ws}/connections"));
@@ -331,4 +340,42 @@ fn a_revoked_account_needs_reconnect_and_catches_up_after_it() {
     wait_synced(&admin, "default", Duration::from_secs(30));
     let on_drive = fakes.server.drive.file_by_path(&format!("Shoebox/{}", second["path"].as_str().unwrap()));
     assert!(on_drive.is_some(), "the photo queued while revoked never arrived");
+}
+
+#[test]
+fn a_storm_of_failures_delays_replication_but_loses_and_duplicates_nothing() {
+    let fakes = Fakes::start();
+    let s3 = S3Server::start().unwrap_or_else(|e| panic!("{e}"));
+    let s3_proxy = fakes.proxy(s3.addr);
+    let fakes_proxy = fakes.proxy(fakes.server.addr);
+    let server = Server::with_config(&Fakes::config_at(&format!("http://{}", fakes_proxy.addr)));
+    let admin = server.login("admin");
+    let mut s3_body = s3_connection(&s3, "storm");
+    s3_body["options"]["s3"]["endpoint"] = json!(format!("http://{}", s3_proxy.addr));
+    connect(&admin, "default", s3_body);
+    let (_, auth) =
+        connect(&admin, "default", json!({"direction": "push", "provider": "google_drive", "remote_folder": "Storm"}));
+    approve_device(&fakes, &auth);
+    wait_synced(&admin, "default", Duration::from_secs(30));
+
+    // One request in five fails: 429 with Retry-After, 500, 503, or an answer cut short.
+    s3_proxy.storm(Some(5));
+    fakes_proxy.storm(Some(5));
+    let base = exif_jpeg("2023:07:14 18:30:00", None);
+    let photos: Vec<Value> =
+        (0..60).map(|i| admin.store(&format!("s{i}.jpg"), &variant(&base, format!("storm {i}")), &[])).collect();
+    wait_synced(&admin, "default", Duration::from_secs(240));
+    let faults = s3_proxy.log().iter().chain(fakes_proxy.log().iter()).filter(|l| l.fault.is_some()).count();
+    assert!(faults >= 20, "the storm hardly blew: {faults} faults");
+
+    for photo in &photos {
+        let (rel, id) = (photo["path"].as_str().unwrap(), photo["id"].as_i64().unwrap());
+        let original = admin.get(&format!("/api/v1/assets/{id}/original")).bytes().unwrap().to_vec();
+        assert_eq!(std::fs::read(s3.object_file(&format!("storm/{rel}"))).unwrap(), original, "S3 {rel}");
+        let on_drive = fakes.server.drive.file_by_path(&format!("Storm/{rel}")).expect("on Drive");
+        assert_eq!(on_drive.bytes, original, "Drive {rel}");
+    }
+    let files = fakes.server.drive.files();
+    let photos_on_drive = files.iter().filter(|f| f.mime_type != "application/vnd.google-apps.folder").count();
+    assert_eq!(photos_on_drive, 60, "duplicates or losses on Drive");
 }

@@ -90,6 +90,38 @@ impl DriveFake {
         self.lock().by_path(path).cloned()
     }
 
+    /// What the owner does in Drive's web app: puts a file at `a/b/c.jpg` under the root, making
+    /// the folders that are missing. Returns the file's id.
+    pub fn owner_put(&self, path: &str, bytes: Vec<u8>) -> Result<String, ApiError> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let Some((name, folders)) = segments.split_last() else {
+            return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid", "an empty path"));
+        };
+        let mut inner = self.lock();
+        let mut parent = ROOT_ID.to_string();
+        for folder in folders {
+            let existing = inner
+                .files
+                .iter()
+                .find(|f| f.name == *folder && f.is_folder() && f.parents.contains(&parent) && !inner.trashed(f))
+                .map(|f| f.id.clone());
+            parent = match existing {
+                Some(id) => id,
+                None => {
+                    let meta = store::Meta {
+                        name: Some(folder.to_string()),
+                        mime_type: Some(store::FOLDER_MIME.into()),
+                        parents: Some(vec![parent]),
+                        ..store::Meta::default()
+                    };
+                    inner.create(&meta, None, store::FOLDER_MIME)?
+                }
+            };
+        }
+        let meta = store::Meta { name: Some(name.to_string()), parents: Some(vec![parent]), ..store::Meta::default() };
+        inner.create(&meta, Some(bytes), "application/octet-stream")
+    }
+
     /// What the owner does in Drive's web app: `change` as a `files.update` body (`name`,
     /// `trashed`, ...), with `addParents`/`removeParents` in `params` for a move.
     pub fn owner_edit(&self, id: &str, change: serde_json::Value, params: &[(&str, &str)]) -> Result<(), ApiError> {
