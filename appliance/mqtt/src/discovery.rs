@@ -1,6 +1,8 @@
 //! Home Assistant MQTT discovery: one retained config message per entity, under
-//! `<discovery prefix>/<component>/<node id>/<object id>/config`, all pointing at the one state topic
-//! and sharing one `device` block, so Home Assistant shows a single "Shoebox" device.
+//! `<discovery prefix>/<component>/<node id>/<object id>/config`, all reading the one state topic
+//! and sharing one `device` block, so Home Assistant shows a single "Shoebox" device. The box's own
+//! sensors are fixed; each cloud connection in the state adds a problem binary sensor, a queue
+//! depth sensor (push) and, with commands on, a "sync now" button (pull).
 
 use serde_json::{json, Value};
 
@@ -81,6 +83,15 @@ const SENSORS: &[Sensor] = &[
         state_class: Some("total_increasing"),
         icon: "mdi:upload-off",
     },
+    Sensor {
+        object_id: "queue_depth",
+        name: "Replications waiting",
+        template: "{{ value_json.queue_depth }}",
+        unit: None,
+        device_class: None,
+        state_class: Some("measurement"),
+        icon: "mdi:cloud-upload",
+    },
 ];
 
 /// The node id in discovery topics and the prefix of every `unique_id`.
@@ -90,70 +101,158 @@ pub(crate) fn node_id(device: &Device) -> String {
     format!("shoebox_{clean}")
 }
 
-/// Every discovery config as (topic, retained payload).
-pub(crate) fn configs(device: &Device, topic_prefix: &str, discovery_prefix: &str) -> Vec<(String, Value)> {
-    let node = node_id(device);
-    let mut device_block = json!({
-        "identifiers": [node],
-        "name": device.name,
-        "manufacturer": "Shoebox",
-        "model": "Shoebox photo box",
-        "sw_version": device.version,
-    });
-    if let Some(url) = &device.configuration_url {
-        device_block["configuration_url"] = json!(url);
+/// Where the entities read and what they share.
+pub(crate) struct Topics<'a> {
+    pub device: &'a Device,
+    pub topic_prefix: &'a str,
+    pub discovery_prefix: &'a str,
+}
+
+impl Topics<'_> {
+    fn device_block(&self, node: &str) -> Value {
+        let mut block = json!({
+            "identifiers": [node],
+            "name": self.device.name,
+            "manufacturer": "Shoebox",
+            "model": "Shoebox photo box",
+            "sw_version": self.device.version,
+        });
+        if let Some(url) = &self.device.configuration_url {
+            block["configuration_url"] = json!(url);
+        }
+        block
     }
-    SENSORS
-        .iter()
-        .map(|sensor| {
-            let mut config = json!({
-                "name": sensor.name,
-                "unique_id": format!("{node}_{}", sensor.object_id),
-                "object_id": format!("{node}_{}", sensor.object_id),
-                "state_topic": format!("{topic_prefix}/state"),
-                "value_template": sensor.template,
-                "availability_topic": format!("{topic_prefix}/availability"),
-                "payload_available": "online",
-                "payload_not_available": "offline",
-                "icon": sensor.icon,
-                "device": device_block,
-            });
-            for (key, value) in [
-                ("unit_of_measurement", sensor.unit),
-                ("device_class", sensor.device_class),
-                ("state_class", sensor.state_class),
-            ] {
-                if let Some(value) = value {
-                    config[key] = json!(value);
+
+    /// One entity's config with what every entity has.
+    fn entity(&self, component: &str, object_id: &str, name: &str, icon: &str) -> (String, Value) {
+        let node = node_id(self.device);
+        let config = json!({
+            "name": name,
+            "unique_id": format!("{node}_{object_id}"),
+            "object_id": format!("{node}_{object_id}"),
+            "state_topic": format!("{}/state", self.topic_prefix),
+            "availability_topic": format!("{}/availability", self.topic_prefix),
+            "payload_available": "online",
+            "payload_not_available": "offline",
+            "icon": icon,
+            "device": self.device_block(&node),
+        });
+        (format!("{}/{component}/{node}/{object_id}/config", self.discovery_prefix), config)
+    }
+
+    /// Every discovery config for this state, as (topic, retained payload).
+    pub(crate) fn configs(&self, state: Option<&Value>, commands: bool) -> Vec<(String, Value)> {
+        let mut out: Vec<(String, Value)> = SENSORS
+            .iter()
+            .map(|sensor| {
+                let (topic, mut config) = self.entity("sensor", sensor.object_id, sensor.name, sensor.icon);
+                config["value_template"] = json!(sensor.template);
+                for (key, value) in [
+                    ("unit_of_measurement", sensor.unit),
+                    ("device_class", sensor.device_class),
+                    ("state_class", sensor.state_class),
+                ] {
+                    if let Some(value) = value {
+                        config[key] = json!(value);
+                    }
                 }
+                (topic, config)
+            })
+            .collect();
+        let connections = state.and_then(|s| s["connections"].as_array()).into_iter().flatten();
+        for c in connections {
+            let Some(id) = c["id"].as_i64() else { continue };
+            let label = format!(
+                "{} {}",
+                c["provider"].as_str().unwrap_or("cloud").replace('_', " "),
+                c["remote_folder"].as_str().filter(|f| !f.is_empty()).unwrap_or("(root)")
+            );
+            // The connection's entry in the state's list, by id.
+            let this = format!("(value_json.connections | selectattr('id', 'equalto', {id}) | list | first)");
+            let (topic, mut problem) = self.entity(
+                "binary_sensor",
+                &format!("connection_{id}_problem"),
+                &format!("{label} problem"),
+                "mdi:cloud-alert",
+            );
+            problem["device_class"] = json!("problem");
+            problem["value_template"] =
+                json!(format!("{{% set c = {this} %}}{{{{ 'ON' if c is defined and c.problem else 'OFF' }}}}"));
+            problem["json_attributes_topic"] = problem["state_topic"].clone();
+            problem["json_attributes_template"] = json!(format!("{{{{ {this} | tojson }}}}"));
+            out.push((topic, problem));
+            match c["direction"].as_str() {
+                Some("push") => {
+                    let (topic, mut queue) = self.entity(
+                        "sensor",
+                        &format!("connection_{id}_queue"),
+                        &format!("{label} waiting"),
+                        "mdi:cloud-upload",
+                    );
+                    queue["value_template"] =
+                        json!(format!("{{% set c = {this} %}}{{{{ c.queue_depth if c is defined else 0 }}}}"));
+                    queue["state_class"] = json!("measurement");
+                    out.push((topic, queue));
+                }
+                Some("pull") if commands => {
+                    let (topic, mut button) = self.entity(
+                        "button",
+                        &format!("connection_{id}_sync"),
+                        &format!("{label} sync now"),
+                        "mdi:cloud-sync",
+                    );
+                    if let Some(obj) = button.as_object_mut() {
+                        obj.remove("state_topic");
+                    }
+                    button["command_topic"] = json!(format!("{}/command/sync/{id}", self.topic_prefix));
+                    button["payload_press"] = json!("PRESS");
+                    out.push((topic, button));
+                }
+                _ => {}
             }
-            (format!("{discovery_prefix}/sensor/{node}/{}/config", sensor.object_id), config)
-        })
-        .collect()
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_entity_has_a_unique_id_and_the_device() {
-        let device = Device {
+    fn device() -> Device {
+        Device {
             id: "a1b2.c3".into(),
             name: "Family Photos".into(),
             version: "0.1.0".into(),
             configuration_url: Some("http://nas.local:8080/".into()),
-        };
-        let configs = configs(&device, "shoebox/a1b2.c3", "homeassistant");
-        assert_eq!(configs.len(), SENSORS.len());
+        }
+    }
+
+    #[test]
+    fn every_entity_has_a_unique_id_and_the_device() {
+        let device = device();
+        let topics = Topics { device: &device, topic_prefix: "shoebox/a1b2.c3", discovery_prefix: "homeassistant" };
+        let state = json!({"connections": [
+            {"id": 1, "direction": "push", "provider": "google_drive", "remote_folder": "Shoebox", "problem": false},
+            {"id": 2, "direction": "pull", "provider": "s3", "remote_folder": "album", "problem": true},
+        ]});
+        let configs = topics.configs(Some(&state), true);
+        // The box's sensors; a problem sensor each; the push's queue; the pull's button.
+        assert_eq!(configs.len(), SENSORS.len() + 4);
         let mut ids: Vec<&str> = configs.iter().map(|(_, c)| c["unique_id"].as_str().unwrap()).collect();
+        ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), SENSORS.len());
+        assert_eq!(ids.len(), configs.len());
         for (topic, config) in &configs {
-            assert!(topic.starts_with("homeassistant/sensor/shoebox_a1b2_c3/"), "{topic}");
+            assert!(topic.starts_with("homeassistant/"), "{topic}");
+            assert!(topic.contains("/shoebox_a1b2_c3/"), "{topic}");
             assert_eq!(config["device"]["identifiers"][0], "shoebox_a1b2_c3");
             assert_eq!(config["device"]["configuration_url"], "http://nas.local:8080/");
-            assert_eq!(config["state_topic"], "shoebox/a1b2.c3/state");
         }
+        let button = configs.iter().find(|(t, _)| t.starts_with("homeassistant/button/")).unwrap();
+        assert_eq!(button.1["command_topic"], "shoebox/a1b2.c3/command/sync/2");
+        // Without commands, no button.
+        assert_eq!(topics.configs(Some(&state), false).len(), SENSORS.len() + 3);
+        assert_eq!(topics.configs(None, true).len(), SENSORS.len());
     }
 }

@@ -15,7 +15,7 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 pub use discovery::Device;
-pub use link::Publisher;
+pub use link::{Publisher, Wiring};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MqttError {
@@ -43,6 +43,8 @@ pub struct Settings {
     pub topic_prefix: String,
     /// `homeassistant` unless configured.
     pub discovery_prefix: String,
+    /// Take commands (`<prefix>/command/sync/<connection id>`) and offer their buttons.
+    pub commands: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -54,6 +56,7 @@ impl std::fmt::Debug for Settings {
             .field("client_id", &self.client_id)
             .field("topic_prefix", &self.topic_prefix)
             .field("discovery_prefix", &self.discovery_prefix)
+            .field("commands", &self.commands)
             .finish()
     }
 }
@@ -110,6 +113,16 @@ pub enum LinkState {
 pub type StatusSource = Arc<dyn Fn() -> BoxFuture<'static, Option<serde_json::Value>> + Send + Sync>;
 /// Told every change of the link's state.
 pub type LinkObserver = Arc<dyn Fn(LinkState) + Send + Sync>;
+
+/// What Home Assistant (or anyone allowed on the broker) can ask of the box, when commands are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Sync this pull connection now.
+    SyncNow(i64),
+}
+
+/// Carries out commands (it must not block: start the work and return).
+pub type CommandSink = Arc<dyn Fn(Command) + Send + Sync>;
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! The publisher task: connection, reconnection with back-off, and what is published when.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use rumqttc::{
@@ -10,8 +11,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, Instant};
 
-use crate::discovery::{self, Device};
-use crate::{LinkObserver, LinkState, Settings, StatusSource};
+use crate::discovery::{Device, Topics};
+use crate::{Command, CommandSink, LinkObserver, LinkState, Settings, StatusSource};
 
 /// The state is published at most this often when it changes.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -20,7 +21,18 @@ const REFRESH: Duration = Duration::from_secs(60);
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Room for the discovery configs, availability and state of one (re)connection.
-const QUEUE: usize = 64;
+const QUEUE: usize = 256;
+
+/// What the publisher reads from the service and tells it.
+pub struct Wiring {
+    /// The state JSON, fetched when it is published.
+    pub status: StatusSource,
+    /// Moves whenever something the state shows changed.
+    pub changes: watch::Receiver<u64>,
+    pub observer: LinkObserver,
+    /// Carries out commands (only called when `Settings::commands` is on).
+    pub commands: CommandSink,
+}
 
 /// A running publisher; `stop` says goodbye.
 pub struct Publisher {
@@ -30,18 +42,13 @@ pub struct Publisher {
 
 impl Publisher {
     /// Starts publishing. Returns at once: connecting happens in the background.
-    pub fn start(
-        settings: Settings,
-        device: Device,
-        status: StatusSource,
-        changes: watch::Receiver<u64>,
-        observer: LinkObserver,
-    ) -> Publisher {
+    pub fn start(settings: Settings, device: Device, wiring: Wiring) -> Publisher {
         // rumqttc leaves the choice of rustls' crypto to the application; ring builds everywhere we
         // ship. An error only means a provider is installed already.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let (stop, stopped) = watch::channel(false);
-        let link = Link::new(settings, device, status, observer);
+        let Wiring { status, changes, observer, commands } = wiring;
+        let link = Link::new(settings, device, status, observer, commands);
         let task = tokio::spawn(link.run(changes, stopped));
         Publisher { stop, task }
     }
@@ -60,15 +67,27 @@ struct Link {
     device: Device,
     status: StatusSource,
     observer: LinkObserver,
+    commands: CommandSink,
     client: AsyncClient,
     events: EventLoop,
     availability: String,
     state_topic: String,
     ha_status: String,
+    /// `<prefix>/command/sync/`: a connection id follows.
+    sync_command: String,
+    /// The discovery topics published since the (re)connection, so an entity whose connection
+    /// went away is removed (an empty retained config) and new ones are announced.
+    announced: BTreeSet<String>,
 }
 
 impl Link {
-    fn new(settings: Settings, device: Device, status: StatusSource, observer: LinkObserver) -> Link {
+    fn new(
+        settings: Settings,
+        device: Device,
+        status: StatusSource,
+        observer: LinkObserver,
+        commands: CommandSink,
+    ) -> Link {
         let availability = format!("{}/availability", settings.topic_prefix);
         let mut options = MqttOptions::new(&settings.client_id, &settings.broker.host, settings.broker.port);
         options.set_keep_alive(KEEP_ALIVE);
@@ -87,13 +106,16 @@ impl Link {
         Link {
             state_topic: format!("{}/state", settings.topic_prefix),
             ha_status: format!("{}/status", settings.discovery_prefix),
+            sync_command: format!("{}/command/sync/", settings.topic_prefix),
             settings,
             device,
             status,
             observer,
+            commands,
             client,
             events,
             availability,
+            announced: BTreeSet::new(),
         }
     }
 
@@ -119,6 +141,15 @@ impl Link {
                         // Home Assistant restarted: it needs the configs (and a fresh state) again.
                         self.announce().await;
                         last_state = Instant::now();
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) if self.settings.commands && p.topic.starts_with(&self.sync_command) => {
+                        match p.topic[self.sync_command.len()..].parse::<i64>() {
+                            Ok(id) => {
+                                tracing::info!(connection = id, "MQTT: sync now");
+                                (self.commands)(Command::SyncNow(id));
+                            }
+                            Err(_) => tracing::warn!(topic = %p.topic, "MQTT: a command for no connection"),
+                        }
                     }
                     Ok(_) => {}
                     Err(e) => {
@@ -164,23 +195,41 @@ impl Link {
         if let Err(e) = self.client.try_subscribe(&self.ha_status, QoS::AtLeastOnce) {
             tracing::warn!(error = %e, "MQTT: cannot subscribe to Home Assistant's status");
         }
-        self.publish(&self.availability.clone(), b"online".to_vec());
-        for (topic, config) in
-            discovery::configs(&self.device, &self.settings.topic_prefix, &self.settings.discovery_prefix)
-        {
-            self.publish(&topic, config.to_string().into_bytes());
+        if self.settings.commands {
+            if let Err(e) = self.client.try_subscribe(format!("{}+", self.sync_command), QoS::AtLeastOnce) {
+                tracing::warn!(error = %e, "MQTT: cannot subscribe to commands");
+            }
         }
+        self.publish(&self.availability.clone(), b"online".to_vec());
+        self.announced.clear();
         self.publish_state().await;
     }
 
+    /// The state, and first the discovery configs when the entities changed (a connection came or
+    /// went) or were never sent on this connection.
     async fn publish_state(&mut self) {
-        match (self.status)().await {
-            Some(state) => {
-                let topic = self.state_topic.clone();
-                self.publish(&topic, state.to_string().into_bytes());
+        let Some(state) = (self.status)().await else {
+            tracing::warn!("MQTT: the status could not be read; not published");
+            return;
+        };
+        let topics = Topics {
+            device: &self.device,
+            topic_prefix: &self.settings.topic_prefix,
+            discovery_prefix: &self.settings.discovery_prefix,
+        };
+        let configs = topics.configs(Some(&state), self.settings.commands);
+        let now: BTreeSet<String> = configs.iter().map(|(topic, _)| topic.clone()).collect();
+        if now != self.announced || now.is_empty() {
+            for gone in self.announced.difference(&now) {
+                self.publish(gone, Vec::new());
             }
-            None => tracing::warn!("MQTT: the status could not be read; not published"),
+            for (topic, config) in &configs {
+                self.publish(topic, config.to_string().into_bytes());
+            }
+            self.announced = now;
         }
+        let topic = self.state_topic.clone();
+        self.publish(&topic, state.to_string().into_bytes());
     }
 
     /// Queues a retained message; never waits (the event loop is polled by this same task).

@@ -109,6 +109,10 @@ pub struct MqttConfig {
     pub topic_prefix: Option<String>,
     #[serde(default = "default_discovery_prefix")]
     pub discovery_prefix: String,
+    /// Take commands over MQTT (a "sync now" button per pull connection in Home Assistant).
+    /// Anyone who may publish on the broker can then use them.
+    #[serde(default)]
+    pub commands: bool,
 }
 
 fn default_discovery_prefix() -> String {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use futures_util::FutureExt;
-use shoebox_mqtt::{Broker, Device, LinkState, Publisher, Settings};
+use shoebox_mqtt::{Broker, Command, Device, LinkState, Publisher, Settings, Wiring};
 use shoebox_server::state::MqttLink;
 use shoebox_server::AppState;
 
@@ -29,6 +29,7 @@ pub fn start(config: &MqttConfig, state: &AppState, device_name: &str, port: u16
         client_id: config.client_id.clone().unwrap_or_else(|| format!("shoebox-{device_id}")),
         topic_prefix: config.topic_prefix.clone().unwrap_or_else(|| format!("shoebox/{device_id}")),
         discovery_prefix: config.discovery_prefix.clone(),
+        commands: config.commands,
     };
     // The web app as the LAN knows the box: its mDNS host name.
     let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
@@ -62,5 +63,17 @@ pub fn start(config: &MqttConfig, state: &AppState, device_name: &str, port: u16
         };
         observed_state.stats.set_mqtt(Some(MqttLink { state, error }));
     });
-    Ok(Publisher::start(settings, device, status, state.stats.subscribe(), observer))
+    let engine = state.sync.clone();
+    let commands: shoebox_mqtt::CommandSink = Arc::new(move |command| match command {
+        Command::SyncNow(id) => {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                if let Err(e) = engine.sync_now(id).await {
+                    tracing::warn!(connection = id, error = %e, "MQTT sync now");
+                }
+            });
+        }
+    });
+    let wiring = Wiring { status, changes: state.stats.subscribe(), observer, commands };
+    Ok(Publisher::start(settings, device, wiring))
 }

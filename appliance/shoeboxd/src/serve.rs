@@ -55,6 +55,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let state = AppState::new(opened.catalogue, opened.library, settings, stored_policy, setup_code, sync.clone());
     let sweeper = shoebox_server::spawn_sweeper(state.clone());
+    // A connection's state or queue moved: the status (and MQTT) shows it.
+    let sync_changes = {
+        let (mut changes, state) = (sync.subscribe(), state.clone());
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                state.stats.changed();
+            }
+        })
+    };
     let app = shoebox_server::router(state.clone());
 
     let listener = tokio::net::TcpListener::bind(config.server.listen)
@@ -108,6 +117,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     sweeper.abort();
+    sync_changes.abort();
     sync.stop();
     if let Some(watchdog) = watchdog {
         watchdog.abort();

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::state::{AppState, MqttLink};
+use shoebox_sync::{Direction, Provider, State as ConnectionState};
 
 #[derive(Serialize, ToSchema)]
 pub struct Status {
@@ -22,6 +23,27 @@ pub struct Status {
     refused_requests: u64,
     /// The MQTT link; absent when MQTT is off.
     mqtt: Option<MqttLink>,
+    /// Replications waiting, over every push connection.
+    queue_depth: u64,
+    connections: Vec<ConnectionBrief>,
+}
+
+/// A cloud connection as the device status shows it.
+#[derive(Serialize, ToSchema)]
+pub struct ConnectionBrief {
+    id: i64,
+    workspace: String,
+    direction: Direction,
+    provider: Provider,
+    remote_folder: String,
+    enabled: bool,
+    state: ConnectionState,
+    /// Needs the owner: an error, or the account needs reconnecting.
+    problem: bool,
+    /// Push: replications waiting.
+    queue_depth: u64,
+    last_sync_at: Option<String>,
+    last_error: Option<String>,
 }
 
 /// The library's disk.
@@ -33,12 +55,39 @@ pub struct Disk {
 
 /// The status as it is now.
 pub async fn snapshot(state: &AppState) -> ApiResult<Status> {
-    let (library, disk) = state
+    let (library, disk, workspaces) = state
         .blocking(|cat, lib| {
             let (total_bytes, free_bytes) = lib.disk_usage()?;
-            Ok((cat.read(summary::library)?, Disk { total_bytes, free_bytes }))
+            let workspaces = cat.read(shoebox_core::workspaces::list)?;
+            Ok((cat.read(summary::library)?, Disk { total_bytes, free_bytes }, workspaces))
         })
         .await?;
+    let connections: Vec<ConnectionBrief> = state
+        .sync
+        .all()
+        .await?
+        .into_iter()
+        .map(|s| {
+            let c = s.connection;
+            ConnectionBrief {
+                id: c.id,
+                workspace: workspaces
+                    .iter()
+                    .find(|w| w.id == c.workspace_id)
+                    .map(|w| w.slug.clone())
+                    .unwrap_or_default(),
+                direction: c.direction,
+                provider: c.provider,
+                remote_folder: c.remote_folder,
+                enabled: c.enabled,
+                problem: matches!(c.state, ConnectionState::Error | ConnectionState::NeedsReconnect),
+                state: c.state,
+                queue_depth: s.queue.queued,
+                last_sync_at: c.last_sync_at,
+                last_error: c.last_error,
+            }
+        })
+        .collect();
     Ok(Status {
         version: env!("CARGO_PKG_VERSION"),
         uptime_secs: state.stats.started.elapsed().as_secs(),
@@ -48,6 +97,8 @@ pub async fn snapshot(state: &AppState) -> ApiResult<Status> {
         refused_uploads: state.stats.refused_uploads(),
         refused_requests: state.stats.refused_access(),
         mqtt: state.stats.mqtt(),
+        queue_depth: connections.iter().map(|c| c.queue_depth).sum(),
+        connections,
     })
 }
 

@@ -305,3 +305,137 @@ fn credentials_over_tls_and_a_refused_login() {
     // ... and the box carries on.
     bad.login("anna").store("a.jpg", &variant(&plain_jpeg(), "refused"), &[]);
 }
+
+/// A pull connection on s3s-fs's `album/` (synced once on creation) and a push connection that is
+/// off, so what it has to do waits in its queue.
+fn two_connections(admin: &Api, s3: &shoebox_fakes::s3_server::S3Server) -> (i64, i64) {
+    let mut push = crate::sync::s3_connection(s3, "pushed");
+    push["enabled"] = serde_json::json!(false);
+    let (push_id, _) = crate::sync::connect(admin, "default", push);
+    let mut pull = crate::sync::s3_connection(s3, "album");
+    pull["direction"] = serde_json::json!("pull");
+    pull["auto_sync"] = serde_json::json!(false);
+    let (pull_id, _) = crate::sync::connect(admin, "default", pull);
+    (push_id, pull_id)
+}
+
+fn imported(admin: &Api, id: i64) -> u64 {
+    crate::sync::connection(admin, id)["pulled"]["imported"].as_u64().unwrap()
+}
+
+fn put_photo(s3: &shoebox_fakes::s3_server::S3Server, rel: &str, salt: &str) {
+    let file = s3.object_file(rel);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, variant(&plain_jpeg(), salt)).unwrap();
+}
+
+fn publish(broker: &Mosquitto, topic: &str, payload: &str) {
+    let status = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-t", topic, "-m", payload])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn connections_in_the_state_their_entities_and_sync_now_by_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let s3 = shoebox_fakes::s3_server::S3Server::start().unwrap_or_else(|e| panic!("{e}"));
+    put_photo(&s3, "album/one.jpg", "one");
+    let config =
+        mqtt_config(&format!("mqtt://127.0.0.1:{}", broker.port), "commands = true\n[sync]\nsync_now_min_secs = 1\n");
+    let server = Server::with_config(&config);
+    let admin = server.login("admin");
+    let (push_id, pull_id) = two_connections(&admin, &s3);
+    // Waiting for the push: this photo, and the one the pull brought in.
+    admin.store("a.jpg", &variant(&plain_jpeg(), "queued"), &[]);
+    let wait = Duration::from_secs(20);
+
+    let state = broker.wait_for("shoebox/+/state", wait, |p| {
+        serde_json::from_str::<Value>(p)
+            .is_ok_and(|s| s["queue_depth"] == 2 && s["connections"].as_array().is_some_and(|c| c.len() == 2))
+    });
+    let state: Value = serde_json::from_str(&state).unwrap();
+    let push = state["connections"].as_array().unwrap().iter().find(|c| c["id"] == push_id).unwrap().clone();
+    assert_eq!(
+        (push["direction"].as_str(), push["queue_depth"].as_u64(), push["problem"].as_bool()),
+        (Some("push"), Some(2), Some(false)),
+        "{push}"
+    );
+    assert_eq!(push["workspace"], "default");
+
+    // Discovery: a problem sensor per connection, the push's queue, the pull's button.
+    let configs = broker.read("homeassistant/#", 30, 3, &["--retained-only"]);
+    let topic_of = |kind: &str, object: &str| {
+        configs.iter().find(|(t, _)| {
+            t.starts_with(&format!("homeassistant/{kind}/")) && t.ends_with(&format!("/{object}/config"))
+        })
+    };
+    for id in [push_id, pull_id] {
+        let (_, problem) =
+            topic_of("binary_sensor", &format!("connection_{id}_problem")).unwrap_or_else(|| panic!("{configs:?}"));
+        let problem: Value = serde_json::from_str(problem).unwrap();
+        assert_eq!(problem["device_class"], "problem");
+        assert!(problem["unique_id"].as_str().unwrap().ends_with(&format!("connection_{id}_problem")));
+    }
+    assert!(topic_of("sensor", &format!("connection_{push_id}_queue")).is_some(), "{configs:?}");
+    let (_, button) =
+        topic_of("button", &format!("connection_{pull_id}_sync")).unwrap_or_else(|| panic!("{configs:?}"));
+    let button: Value = serde_json::from_str(button).unwrap();
+
+    // Pressing it in Home Assistant: the pull runs and finds the new photo.
+    let deadline = Instant::now() + wait;
+    while imported(&admin, pull_id) < 1 {
+        assert!(Instant::now() < deadline, "the first pull did not run");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    put_photo(&s3, "album/two.jpg", "two");
+    publish(&broker, button["command_topic"].as_str().unwrap(), button["payload_press"].as_str().unwrap());
+    let deadline = Instant::now() + wait;
+    while imported(&admin, pull_id) < 2 {
+        assert!(Instant::now() < deadline, "the sync now command was not honoured");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The cloud goes away under a push: its problem sensor turns on.
+    drop(s3);
+    let on = admin.send_json(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/connections/{push_id}"),
+        serde_json::json!({"enabled": true}),
+    );
+    assert_eq!(on.status(), 200);
+    broker.wait_for("shoebox/+/state", Duration::from_secs(60), |p| {
+        serde_json::from_str::<Value>(p).is_ok_and(|s| {
+            s["connections"].as_array().into_iter().flatten().any(|c| c["id"] == push_id && c["problem"] == true)
+        })
+    });
+}
+
+#[test]
+fn commands_are_ignored_unless_turned_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path());
+    let s3 = shoebox_fakes::s3_server::S3Server::start().unwrap_or_else(|e| panic!("{e}"));
+    put_photo(&s3, "album/one.jpg", "one");
+    let server = Server::with_config(&mqtt_config(
+        &format!("mqtt://127.0.0.1:{}", broker.port),
+        "[sync]\nsync_now_min_secs = 1\n",
+    ));
+    let admin = server.login("admin");
+    let (_, pull_id) = two_connections(&admin, &s3);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while imported(&admin, pull_id) < 1 {
+        assert!(Instant::now() < deadline, "the first pull did not run");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (topic, _) = broker.read("shoebox/+/availability", 1, 5, &["--retained-only"]).into_iter().next().unwrap();
+    let prefix = topic.trim_end_matches("/availability");
+    put_photo(&s3, "album/two.jpg", "two");
+    publish(&broker, &format!("{prefix}/command/sync/{pull_id}"), "PRESS");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(imported(&admin, pull_id), 1, "a command was honoured with commands off");
+    let buttons = broker.read("homeassistant/button/#", 5, 2, &["--retained-only"]);
+    assert!(buttons.is_empty(), "{buttons:?}");
+}
