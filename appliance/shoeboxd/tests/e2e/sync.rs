@@ -379,3 +379,48 @@ fn a_storm_of_failures_delays_replication_but_loses_and_duplicates_nothing() {
     let photos_on_drive = files.iter().filter(|f| f.mime_type != "application/vnd.google-apps.folder").count();
     assert_eq!(photos_on_drive, 60, "duplicates or losses on Drive");
 }
+
+#[test]
+fn moves_follow_to_the_remote_and_deletions_only_where_mirrored() {
+    let s3 = S3Server::start().unwrap_or_else(|e| panic!("{e}"));
+    let server = Server::with_config("[sync]\nretry_secs = 1\n");
+    let admin = server.login("admin");
+    connect(&admin, "default", s3_connection(&s3, "kept"));
+    let mut mirrored = s3_connection(&s3, "mirror");
+    mirrored["mirror_deletes"] = json!(true);
+    connect(&admin, "default", mirrored);
+    let base = exif_jpeg("2023:07:14 18:30:00", None);
+    let moved = admin.store("m.jpg", &variant(&base, "moved"), &[]);
+    let deleted = admin.store("d.jpg", &variant(&base, "deleted"), &[]);
+    wait_synced(&admin, "default", Duration::from_secs(30));
+    let (moved_from, deleted_at) = (moved["path"].as_str().unwrap(), deleted["path"].as_str().unwrap());
+    for folder in ["kept", "mirror"] {
+        assert!(s3.object_file(&format!("{folder}/{moved_from}")).exists());
+        assert!(s3.object_file(&format!("{folder}/{deleted_at}")).exists());
+    }
+
+    // A WebDAV client moves one photo; the owner deletes the other.
+    let moved_to = "Album/m.jpg";
+    let dav = |method: &[u8], path: &str| {
+        reqwest::blocking::Client::new()
+            .request(Method::from_bytes(method).unwrap(), server.url(&format!("/dav/default/{path}")))
+            .basic_auth("admin", Some(PASSWORD))
+    };
+    assert_eq!(dav(b"MKCOL", "Album/").send().unwrap().status(), 201);
+    let r =
+        dav(b"MOVE", moved_from).header("Destination", server.url(&format!("/dav/default/{moved_to}"))).send().unwrap();
+    assert_eq!(r.status(), 201);
+    let id = deleted["id"].as_i64().unwrap();
+    assert_eq!(admin.req(Method::DELETE, &format!("/api/v1/assets/{id}")).send().unwrap().status(), 204);
+    wait_synced(&admin, "default", Duration::from_secs(30));
+
+    for folder in ["kept", "mirror"] {
+        let at_new = s3.object_file(&format!("{folder}/{moved_to}"));
+        assert_eq!(std::fs::read(at_new).unwrap(), variant(&base, "moved"), "{folder}: not at its new path");
+    }
+    // Mirrored: the old copy and the deleted photo are gone. Not mirrored: both stay.
+    assert!(!s3.object_file(&format!("mirror/{moved_from}")).exists());
+    assert!(!s3.object_file(&format!("mirror/{deleted_at}")).exists());
+    assert!(s3.object_file(&format!("kept/{moved_from}")).exists());
+    assert!(s3.object_file(&format!("kept/{deleted_at}")).exists());
+}
