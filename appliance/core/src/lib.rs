@@ -14,6 +14,9 @@ pub mod policy;
 pub mod settings;
 pub mod summary;
 pub mod tags;
+#[cfg(test)]
+mod testing;
+pub mod thumbs;
 pub mod tokens;
 pub mod tree;
 pub mod uploads;

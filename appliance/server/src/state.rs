@@ -64,6 +64,8 @@ pub struct Inner {
     pub stats: Stats,
     /// Cloud connections and their workers.
     pub sync: Arc<shoebox_sync::Engine>,
+    /// Thumbnails being made at once (each decodes a whole photo).
+    pub thumbnail_permits: tokio::sync::Semaphore,
 }
 
 /// Counters for the status API and MQTT, and a signal that something they show changed.
@@ -164,6 +166,7 @@ impl AppState {
             policy: RwLock::new(Arc::new(policy)),
             stats: Stats::new(),
             sync,
+            thumbnail_permits: tokio::sync::Semaphore::new(2),
         }))
     }
 

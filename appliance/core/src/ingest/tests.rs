@@ -3,8 +3,8 @@
 use std::fs;
 
 use super::*;
-use crate::accounts;
 use crate::model::{IngestOutcome, TakenSource};
+use crate::testing::{fixture, put, Fixture};
 
 /// A JPEG with no EXIF: SOI, a comment carrying `salt`, EOI. Enough for sniffing and storing.
 fn jpeg(salt: &str) -> Vec<u8> {
@@ -16,33 +16,6 @@ fn jpeg(salt: &str) -> Vec<u8> {
     bytes.extend_from_slice(&[0u8; 600]);
     bytes.extend_from_slice(&[0xFF, 0xD9]);
     bytes
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    cat: Catalogue,
-    lib: Library,
-    ws: Workspace,
-    user: User,
-}
-
-fn fixture() -> Result<Fixture> {
-    let dir = tempfile::tempdir().ctx(|| "tempdir".into())?;
-    let cat = Catalogue::open(&dir.path().join("catalogue.sqlite"))?;
-    let lib = Library::open(&dir.path().join("library"), 0)?;
-    let (ws, user) = cat.write(|tx| {
-        let ws = crate::workspaces::ensure_default(tx, template::DEFAULT_TEMPLATE)?;
-        let user = accounts::create_user(tx, "anna", "x", true)?;
-        Ok((ws, user))
-    })?;
-    Ok(Fixture { _dir: dir, cat, lib, ws, user })
-}
-
-fn put(f: &Fixture, bytes: &[u8], req: &IngestRequest) -> Result<IngestOutcome> {
-    let mut writer = f.lib.stage(&req.original_name)?;
-    writer.write(bytes)?;
-    let staged = writer.finish()?;
-    f.lib.commit(&f.cat, staged, &f.ws, &f.user, req)
 }
 
 fn named(name: &str, taken_at: &str) -> IngestRequest {

@@ -11,6 +11,7 @@ pub mod policy;
 pub mod session;
 pub mod status;
 pub mod tags;
+pub mod thumbnail;
 pub mod tokens;
 pub mod tus;
 pub mod upload;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(assets::list_assets))
         .routes(routes!(assets::get_asset, assets::update_asset, assets::delete_asset))
         .routes(routes!(download::download_original))
+        .routes(routes!(thumbnail::get_thumbnail))
         .routes(routes!(events::list_events, events::create_event))
         .routes(routes!(events::update_event, events::delete_event))
         .routes(routes!(tags::list_tags, tags::create_tag))

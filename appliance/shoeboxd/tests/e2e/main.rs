@@ -17,5 +17,6 @@ mod resumable;
 mod support;
 mod sync;
 mod systemd;
+mod thumbnails;
 mod upload;
 mod webdav;
