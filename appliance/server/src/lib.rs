@@ -10,6 +10,7 @@ mod header_limit;
 pub mod policy;
 pub mod routes;
 pub mod state;
+mod webui;
 
 pub use routes::router;
 pub use routes::tus::spawn_sweeper;

@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
     api.route("/api/v1/openapi.json", get(move || async move { axum::Json(doc.as_ref().clone()) }))
         .route("/access/{token}", get(session::open_access_link))
         .merge(crate::dav::router(state.clone()))
+        .merge(crate::webui::routes())
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take that method")

@@ -1,24 +1,12 @@
 //! First-run setup, logins, device tokens, access links, and the login back-off.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::blocking::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::support::*;
-
-fn setup_code(server: &Server) -> String {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let log = server.log();
-        if let Some(pos) = log.find("first-run setup code: ") {
-            return log[pos + 22..pos + 31].to_string();
-        }
-        assert!(Instant::now() < deadline, "no setup code in the log:\n{log}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn first_run_setup_needs_the_logged_code_and_happens_once() {

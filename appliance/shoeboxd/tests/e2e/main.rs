@@ -19,4 +19,5 @@ mod sync;
 mod systemd;
 mod thumbnails;
 mod upload;
+mod webapp;
 mod webdav;

@@ -341,6 +341,19 @@ impl Api {
     }
 }
 
+/// The one-time setup code a fresh server logs.
+pub fn setup_code(server: &Server) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = server.log();
+        if let Some(pos) = log.find("first-run setup code: ") {
+            return log[pos + 22..pos + 31].to_string();
+        }
+        assert!(Instant::now() < deadline, "no setup code in the log:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn error_code(r: Response) -> (u16, String) {
     let status = r.status().as_u16();
     let body: Value = r.json().unwrap_or(Value::Null);

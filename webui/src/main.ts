@@ -1,0 +1,88 @@
+// The app shell: who is signed in, which workspace is shown, and which page the hash names.
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+
+import { api, ApiError, Me, setCsrf } from './api';
+import { html } from './ui';
+import { Setup } from './pages/setup';
+import { Login } from './pages/login';
+import { Library } from './pages/library';
+import { Photo } from './pages/photo';
+import { Status } from './pages/status';
+import './style.css';
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash.slice(1) || '/library');
+  useEffect(() => {
+    const on = () => setHash(location.hash.slice(1) || '/library');
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash;
+}
+
+type Session = { kind: 'loading' } | { kind: 'setup' } | { kind: 'signed-out' } | { kind: 'in'; me: Me };
+
+function App() {
+  const [session, setSession] = useState<Session>({ kind: 'loading' });
+  const [workspace, setWorkspace] = useState(localStorage.getItem('shoebox.workspace') ?? 'default');
+  const hash = useHash();
+
+  const refresh = async () => {
+    try {
+      const setup = await api<{ setup_required: boolean }>('GET', '/setup');
+      if (setup.setup_required) return setSession({ kind: 'setup' });
+      setSession({ kind: 'in', me: await api<Me>('GET', '/auth/me') });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) setSession({ kind: 'signed-out' });
+      else throw e;
+    }
+  };
+  useEffect(() => {
+    refresh();
+  }, []);
+
+  if (session.kind === 'loading') return html`<p class="loading">Loading…</p>`;
+  if (session.kind === 'setup') return html`<${Setup} done=${refresh} />`;
+  if (session.kind === 'signed-out') return html`<${Login} done=${refresh} />`;
+
+  const me = session.me;
+  const current = me.workspaces.find((w) => w.slug === workspace) ?? me.workspaces[0];
+  const choose = (slug: string) => {
+    localStorage.setItem('shoebox.workspace', slug);
+    setWorkspace(slug);
+  };
+  const logout = async () => {
+    await api('POST', '/auth/logout').catch(() => undefined);
+    setCsrf(null);
+    setSession({ kind: 'signed-out' });
+  };
+  const [page, arg] = hash.split('/').filter(Boolean);
+  const body =
+    page === 'photo' && arg
+      ? html`<${Photo} id=${Number(arg)} role=${current?.role} />`
+      : page === 'status'
+        ? html`<${Status} />`
+        : html`<${Library} workspace=${current} />`;
+  return html`
+    <header class="bar">
+      <a class="brand" href="#/library">Shoebox</a>
+      <nav aria-label="Main">
+        <a href="#/library" aria-current=${page === 'library' || !page ? 'page' : undefined}>Library</a>
+        ${me.user.is_admin && html`<a href="#/status" aria-current=${page === 'status' ? 'page' : undefined}>Status</a>`}
+      </nav>
+      <label class="workspace">
+        <span>Workspace</span>
+        <select value=${current?.slug} onChange=${(e: Event) => choose((e.target as HTMLSelectElement).value)}>
+          ${me.workspaces.map((w) => html`<option value=${w.slug}>${w.name}</option>`)}
+        </select>
+      </label>
+      <span class="who">${me.user.username}</span>
+      <button type="button" onClick=${logout}>Sign out</button>
+    </header>
+    <main>${current ? body : html`<p>You are not a member of any workspace yet.</p>`}</main>
+  `;
+}
+
+const root = document.getElementById('app');
+if (root) render(html`<${App} />`, root);
