@@ -230,14 +230,22 @@ async fn sessions_tell_the_offset_they_hold() {
     let (_, body) = error_of(d.content("files/upload_session/append_v2", &append(15, false), b"!").await).await;
     assert_eq!(body["error"][".tag"], "closed");
 
-    let finish = |offset: u64| {
+    // A session route's content_hash is that of the request's own bytes: for a finish without a
+    // body, the hash of nothing; the whole file's hash is refused.
+    let finish_with = |offset: u64, hash: String| {
         json!({
             "cursor": { "session_id": id, "offset": offset },
             "commit": { "path": "/v/movie.mov", "mode": "overwrite" },
-            "content_hash": content_hash(b"hello big world"),
+            "content_hash": hash,
         })
         .to_string()
     };
+    let (_, body) = error_of(
+        d.content("files/upload_session/finish", &finish_with(15, content_hash(b"hello big world")), b"").await,
+    )
+    .await;
+    assert_eq!(body["error"][".tag"], "content_hash_mismatch");
+    let finish = |offset: u64| finish_with(offset, content_hash(b""));
     let (_, body) = error_of(d.content("files/upload_session/finish", &finish(3), b"").await).await;
     assert_eq!(body["error"]["lookup_failed"], json!({ ".tag": "incorrect_offset", "correct_offset": 15 }));
     let r = d.content("files/upload_session/finish", &finish(15), b"").await;

@@ -1,7 +1,9 @@
 //! Dropbox API v2. Dropbox has paths (case-insensitive, parents made as needed) and ids; the
 //! connection's folder is a path prefix. Uploads up to the simple limit are one `files/upload`,
-//! larger ones an upload session in chunks; both carry our `content_hash`, and the answer's is
-//! compared with it. Downloads are checked against the `content_hash` in `Dropbox-API-Result`.
+//! larger ones an upload session in chunks; the file is read once, our `content_hash` computed as
+//! it goes and compared with the answer's, and what is sent from memory carries its own hash for
+//! Dropbox to check (see `upload`). Downloads are checked against the `content_hash` in
+//! `Dropbox-API-Result`.
 //! The change feed is `list_folder` with a cursor, and `longpoll` waits for the next change.
 
 mod api;
@@ -38,7 +40,8 @@ pub struct DropboxSettings {
     pub root: RemotePath,
     /// Files above this go in an upload session (Dropbox's cap per request is 150 MiB).
     pub simple_upload_limit: u64,
-    /// Session chunk size: also what one upload holds in memory.
+    /// Session chunk size, from 4 MiB up a multiple of 4 MiB (rounded down): also what one upload
+    /// holds in memory, and the largest file sent from memory in one request with its hash.
     pub chunk_size: u64,
 }
 
@@ -57,6 +60,18 @@ impl DropboxSettings {
 
 /// Dropbox refuses a request body larger than this.
 const REQUEST_CAP: u64 = 150 * 1024 * 1024;
+
+/// Chunks of whole 4 MiB blocks, as Dropbox advises, also let each chunk's own content hash come
+/// from the digests of the file's hash instead of hashing its bytes twice. Smaller chunks (tests)
+/// are left as they are.
+fn whole_blocks(chunk_size: u64) -> u64 {
+    let block = content_hash::BLOCK as u64;
+    if chunk_size < block {
+        chunk_size
+    } else {
+        chunk_size / block * block
+    }
+}
 
 pub struct Dropbox {
     settings: DropboxSettings,
@@ -81,7 +96,7 @@ impl Dropbox {
             content_base: trim(&settings.content_base),
             notify_base: trim(&settings.notify_base),
             simple_upload_limit: settings.simple_upload_limit.min(REQUEST_CAP),
-            chunk_size: settings.chunk_size.clamp(1, REQUEST_CAP),
+            chunk_size: whole_blocks(settings.chunk_size.clamp(1, REQUEST_CAP)),
             ..settings
         };
         let notify_http = reqwest::Client::builder()

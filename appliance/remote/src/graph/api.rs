@@ -82,6 +82,35 @@ pub(super) struct Listed<T> {
     pub value: Vec<T>,
 }
 
+/// Why OneDrive and SharePoint would refuse `name` for a file or folder, if they would
+/// ("Restrictions and limitations in OneDrive and SharePoint"). Refused here, before anything is
+/// sent, because Graph answers these inconsistently (400 `invalidRequest`, `nameAlreadyExists`
+/// for a reserved name, or a path cut at the `:`) and none of them is something a retry can fix.
+pub(super) fn refused_name(name: &str) -> Option<&'static str> {
+    const CHARACTERS: &[char] = &['"', '*', ':', '<', '>', '?', '/', '\\', '|'];
+    const RESERVED: &[&str] = &["con", "prn", "aux", "nul", ".lock", "desktop.ini"];
+    let lower = name.to_lowercase();
+    // COM0-COM9 and LPT0-LPT9: Microsoft's list includes the 0s.
+    let device = |prefix: &str| {
+        lower.strip_prefix(prefix).is_some_and(|n| n.len() == 1 && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if name.contains(CHARACTERS) {
+        Some("a character OneDrive refuses (\" * : < > ? / \\ |)")
+    } else if name.starts_with(' ') || name.ends_with(' ') {
+        Some("a name OneDrive refuses: a leading or trailing space")
+    } else if name.ends_with('.') {
+        Some("a name OneDrive refuses: ending with '.'")
+    } else if RESERVED.contains(&lower.as_str()) || device("com") || device("lpt") {
+        Some("a name OneDrive reserves (CON, PRN, AUX, NUL, COM0-9, LPT0-9, .lock, desktop.ini)")
+    } else if name.starts_with("~$") {
+        Some("a name OneDrive refuses: starting with ~$ (Office's lock files)")
+    } else if lower.contains("_vti_") {
+        Some("a name OneDrive refuses: _vti_ (SharePoint's own)")
+    } else {
+        None
+    }
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     error: ErrorInner,
@@ -194,6 +223,68 @@ impl Graph {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refused_name;
+
+    #[test]
+    fn names_onedrive_refuses() {
+        for name in [
+            "a\"b.jpg",
+            "a*b.jpg",
+            "12:30.jpg",
+            "<x>.jpg",
+            "why?.jpg",
+            "back\\slash.jpg",
+            "pipe|.jpg",
+            " lead.jpg",
+            "trail.jpg ",
+            "folder.",
+            "CON",
+            "con",
+            "Prn",
+            "AUX",
+            "nul",
+            "COM1",
+            "com9",
+            "COM0",
+            "LPT1",
+            "lpt9",
+            ".lock",
+            "desktop.ini",
+            "Desktop.INI",
+            "~$report.docx",
+            "a_vti_b",
+            "_VTI_cnf",
+        ] {
+            assert!(refused_name(name).is_some(), "{name:?} passed");
+        }
+    }
+
+    #[test]
+    fn ordinary_names_pass() {
+        for name in [
+            "IMG_0001.JPG",
+            "Sommer am See",
+            "Caf\u{e9}",
+            "\u{5bb6}\u{65cf}",
+            "con.jpg",
+            "CONSOLE",
+            "COM10",
+            "LPT",
+            "comma,semi;colon-free #1 & 100%.jpg",
+            "a.lock",
+            "~photo.jpg",
+            "$~x",
+            "vti_ok",
+            ".hidden",
+            "in . the middle",
+        ] {
+            assert_eq!(refused_name(name), None, "{name:?}");
         }
     }
 }

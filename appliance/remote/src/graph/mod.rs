@@ -241,6 +241,16 @@ impl Graph {
         }
     }
 
+    /// Refuses a path with a name OneDrive would refuse, the connection's folder included, before
+    /// any request: an upload or folder that can never be made is an error to report, not to retry.
+    fn check_names(&self, path: &RemotePath) -> Result<(), RemoteError> {
+        let names = self.settings.root.as_str().split('/').chain(path.as_str().split('/'));
+        match names.filter(|n| !n.is_empty()).find_map(api::refused_name) {
+            Some(reason) => Err(RemoteError::InvalidPath(path.to_string(), reason)),
+            None => Ok(()),
+        }
+    }
+
     fn entry(path: RemotePath, item: &DriveItem) -> Entry {
         Entry {
             path,
@@ -322,6 +332,7 @@ impl Remote for Graph {
     }
 
     async fn ensure_folder(&self, path: &RemotePath) -> Result<(), RemoteError> {
+        self.check_names(path)?;
         self.folder_id(path, true).await.map(|_| ())
     }
 
@@ -329,6 +340,7 @@ impl Remote for Graph {
         let Some(parent) = to.parent() else {
             return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
         };
+        self.check_names(to)?;
         let parent_id = self.folder_id(&parent, true).await?.unwrap_or_default();
         let item = match upload::upload(self, local, &parent_id, to.name()).await {
             // The cached folder was deleted by its owner since: make it again, once.
@@ -387,5 +399,66 @@ impl Remote for Graph {
             Err(e) if e.is_not_found() => Ok(()),
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::{FileTokenStore, OAuthSettings, Tokens};
+    use crate::{PacerSettings, Secret};
+
+    /// A Graph whose every request would go to `listener`, which nobody accepts from.
+    fn graph(listener: &std::net::TcpListener, root: &str, dir: &Path) -> Graph {
+        let base = format!("http://{}/v1.0", listener.local_addr().unwrap());
+        let oauth = OAuthSettings {
+            provider: "onedrive",
+            client_id: "test".into(),
+            client_secret: None,
+            auth_url: format!("{base}/authorize"),
+            token_url: format!("{base}/token"),
+            device_url: None,
+            scopes: Vec::new(),
+            extra_auth_params: Vec::new(),
+        };
+        let tokens = Tokens { access: Secret::new("at"), refresh: None, expires_at: None };
+        let store = Arc::new(FileTokenStore::new(dir.join("tokens.json")));
+        let source = Arc::new(TokenSource::new(oauth, reqwest::Client::new(), tokens, store));
+        let settings = GraphSettings::new(&base, DriveSelector::Me, RemotePath::new(root).unwrap());
+        let pacer = Pacer::new(PacerSettings { max_attempts: 1, ..PacerSettings::default() });
+        Graph::new(settings, reqwest::Client::new(), source, pacer).unwrap()
+    }
+
+    #[tokio::test]
+    async fn names_onedrive_refuses_are_invalid_before_any_request() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let local = dir.path().join("photo.jpg");
+        std::fs::write(&local, b"jpeg").unwrap();
+        let remote = graph(&listener, "Shoebox", dir.path());
+        let path = |s: &str| RemotePath::new(s).unwrap();
+        for bad in ["2024/12:30.jpg", "2024/CON", "a_vti_b/x.jpg", "2024/~$doc.docx", "trailing./x.jpg", "x/ y.jpg"] {
+            let err = remote.upload(&local, &path(bad)).await.unwrap_err();
+            assert!(matches!(&err, RemoteError::InvalidPath(p, _) if *p == path(bad).to_string()), "{bad}: {err}");
+            assert_eq!(err.class(), ErrorClass::Fatal, "{bad}");
+        }
+        for bad in ["2024/desktop.ini", "Why?", "lpt1/sub"] {
+            let err = remote.ensure_folder(&path(bad)).await.unwrap_err();
+            assert!(matches!(&err, RemoteError::InvalidPath(p, _) if *p == path(bad).to_string()), "{bad}: {err}");
+        }
+        // The connection's folder is checked as well: it is made like any other.
+        let in_bad_root = graph(&listener, "Shoebox/AUX", dir.path());
+        let err = in_bad_root.upload(&local, &path("fine.jpg")).await.unwrap_err();
+        assert!(matches!(err, RemoteError::InvalidPath(..)), "{err}");
+        let err = in_bad_root.ensure_folder(&RemotePath::root()).await.unwrap_err();
+        assert!(matches!(err, RemoteError::InvalidPath(..)), "{err}");
+        // Nothing was sent: not even a connection was made.
+        assert_eq!(listener.accept().map(|_| ()).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+        // A good name does go out, and fails on the network here: with the listener closed, the
+        // connection is refused rather than left waiting for an answer.
+        drop(listener);
+        let err = remote.ensure_folder(&path("2024/Sommer am See")).await.unwrap_err();
+        assert!(!matches!(err, RemoteError::InvalidPath(..)), "{err}");
     }
 }

@@ -1,7 +1,8 @@
 //! Upload routes: `files/upload` and the session routes (`upload_session/start`, `append_v2`,
 //! `finish`), with Dropbox's checks: 150 MiB per request (`payload_too_large`), the client's
-//! `content_hash` (`content_hash_mismatch`), and the session cursor's offset (`incorrect_offset`
-//! with `correct_offset`, so a client that lost an answer learns what was kept).
+//! `content_hash` (`content_hash_mismatch`) of the bytes sent in that request (on session routes
+//! too: the chunk's hash, not the file's), and the session cursor's offset (`incorrect_offset` with
+//! `correct_offset`, so a client that lost an answer learns what was kept).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -102,6 +103,7 @@ struct AppendArg {
     cursor: Cursor,
     #[serde(default)]
     close: bool,
+    content_hash: Option<String>,
 }
 
 pub async fn append(State(fake): State<DropboxFake>, headers: HeaderMap, body: Bytes) -> Result<Response, DbxError> {
@@ -109,6 +111,7 @@ pub async fn append(State(fake): State<DropboxFake>, headers: HeaderMap, body: B
     let arg: AppendArg = args::header(route, &headers)?;
     args::octet_stream(route, &headers)?;
     check_payload(&body)?;
+    check_hash(arg.content_hash.as_deref(), &body)?;
     let mut inner = fake.lock();
     let session = lookup(&mut inner, &arg.cursor, "")?;
     session.bytes.extend_from_slice(&body);
@@ -145,18 +148,11 @@ pub async fn finish(State(fake): State<DropboxFake>, headers: HeaderMap, body: B
     let arg: FinishArg = args::header(route, &headers)?;
     args::octet_stream(route, &headers)?;
     check_payload(&body)?;
+    check_hash(arg.content_hash.as_deref(), &body)?;
     let mut inner = fake.lock();
     let session = lookup(&mut inner, &arg.cursor, "lookup_failed")?;
     session.bytes.extend_from_slice(&body);
     let bytes = session.bytes.clone();
-    let claimed = arg.content_hash.as_deref().or(arg.commit.content_hash.as_deref());
-    if let Err(e) = check_hash(claimed, &bytes) {
-        // The appended body is not kept: the client may finish again with the right bytes.
-        if let Some(s) = inner.sessions.get_mut(&arg.cursor.session_id) {
-            s.bytes.truncate(arg.cursor.offset as usize);
-        }
-        return Err(e);
-    }
     match commit(&mut inner, &arg.commit, bytes) {
         Ok(file) => {
             inner.sessions.remove(&arg.cursor.session_id);
