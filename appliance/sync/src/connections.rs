@@ -180,6 +180,37 @@ pub struct NewConnection {
     pub created_by: UserId,
 }
 
+/// What a remote is built from: which provider, which way, which folder.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    pub provider: Provider,
+    pub direction: Direction,
+    pub remote_folder: &'a str,
+    pub options: &'a Options,
+}
+
+impl Connection {
+    pub fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            provider: self.provider,
+            direction: self.direction,
+            remote_folder: &self.remote_folder,
+            options: &self.options,
+        }
+    }
+}
+
+impl NewConnection {
+    pub fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            provider: self.provider,
+            direction: self.direction,
+            remote_folder: &self.remote_folder,
+            options: &self.options,
+        }
+    }
+}
+
 /// The settings an owner can change after creating a connection.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -153,7 +153,7 @@ impl Shared {
         let secrets = self.db(move |cat| cat.read(|db| connections::secrets(db, id))).await?;
         let secrets = secrets.ok_or_else(|| SyncError::Invalid("the connection has no credentials yet".into()))?;
         let store = Arc::new(tokens::CatalogueTokenStore { catalogue: self.catalogue.clone(), connection: id });
-        providers::build(&self.settings, c, secrets, store)
+        providers::build(&self.settings, c.endpoint(), secrets, store)
     }
 
     pub(crate) async fn connection(&self, id: ConnectionId) -> Result<Connection> {
@@ -245,7 +245,7 @@ impl Engine {
             }
         };
         if let Some(secrets) = &secrets {
-            self.check_reachable(&new, secrets.clone()).await?;
+            self.check_reachable(new.endpoint(), secrets.clone()).await?;
         }
         let state = if secrets.is_some() { State::Idle } else { State::AwaitingAuth };
         let row = new.clone();
@@ -276,28 +276,9 @@ impl Engine {
 
     /// Credentials and bucket are checked before anything is stored, so a typo is an answer now,
     /// not an error state later.
-    async fn check_reachable(&self, new: &NewConnection, secrets: Secrets) -> Result<()> {
-        let probe = Connection {
-            id: 0,
-            workspace_id: new.workspace_id,
-            direction: new.direction,
-            provider: new.provider,
-            remote_folder: new.remote_folder.clone(),
-            options: new.options.clone(),
-            enabled: true,
-            auto_sync: false,
-            interval_secs: new.interval_secs,
-            local_prefix: String::new(),
-            mirror_deletes: false,
-            state: State::Idle,
-            last_error: None,
-            last_sync_at: None,
-            last_success_at: None,
-            created_by: None,
-            created_at: String::new(),
-        };
+    async fn check_reachable(&self, endpoint: connections::Endpoint<'_>, secrets: Secrets) -> Result<()> {
         let store = Arc::new(tokens::CatalogueTokenStore { catalogue: self.0.catalogue.clone(), connection: 0 });
-        let remote = providers::build(&self.0.settings, &probe, secrets, store)?;
+        let remote = providers::build(&self.0.settings, endpoint, secrets, store)?;
         remote.list(&RemotePath::root()).await.map(drop).or_else(|e| match e.is_not_found() {
             // An empty prefix of a bucket that exists is fine.
             true => Ok(()),
@@ -381,20 +362,7 @@ impl Engine {
         match (c.provider, keys) {
             (Provider::S3, Some(keys)) => {
                 let secrets = Secrets::S3 { access_key: keys.access_key, secret_key: keys.secret_key };
-                let new = NewConnection {
-                    workspace_id: c.workspace_id,
-                    direction: c.direction,
-                    provider: c.provider,
-                    remote_folder: c.remote_folder.clone(),
-                    options: c.options.clone(),
-                    enabled: c.enabled,
-                    auto_sync: c.auto_sync,
-                    interval_secs: c.interval_secs,
-                    local_prefix: c.local_prefix.clone(),
-                    mirror_deletes: c.mirror_deletes,
-                    created_by: 0,
-                };
-                self.check_reachable(&new, secrets.clone()).await?;
+                self.check_reachable(c.endpoint(), secrets.clone()).await?;
                 self.0.authorized(id, secrets).await?;
             }
             (Provider::S3, None) => {

@@ -11,7 +11,7 @@ use shoebox_remote::oauth::{token_http, OAuthSettings, TokenSource, TokenStore};
 use shoebox_remote::s3::{S3Remote, S3Settings};
 use shoebox_remote::{http_client, Pacer, PacerSettings, Remote, RemotePath};
 
-use crate::connections::{Connection, Direction, Options, Provider, Secrets};
+use crate::connections::{Direction, Endpoint, Options, Provider, Secrets};
 use crate::error::{Result, SyncError};
 use crate::settings::{ProviderApp, SyncSettings};
 
@@ -130,11 +130,11 @@ fn pacer(settings: &SyncSettings) -> Pacer {
 /// The remote a connection talks to. Refreshed OAuth tokens are saved through `store`.
 pub(crate) fn build(
     settings: &SyncSettings,
-    c: &Connection,
+    c: Endpoint<'_>,
     secrets: Secrets,
     store: Arc<dyn TokenStore>,
 ) -> Result<Arc<dyn Remote>> {
-    let root = RemotePath::new(&c.remote_folder)?;
+    let root = RemotePath::new(c.remote_folder)?;
     let http = http_client()?;
     let app = app(settings, c.provider);
     let remote: Arc<dyn Remote> = match (c.provider, secrets) {
@@ -150,7 +150,7 @@ pub(crate) fn build(
             Arc::new(S3Remote::new(s3, http, pacer(settings))?)
         }
         (provider, Secrets::OAuth { tokens }) if provider.uses_oauth() => {
-            let oauth = oauth(settings, provider, c.direction, &c.options)?;
+            let oauth = oauth(settings, provider, c.direction, c.options)?;
             let tokens = Arc::new(TokenSource::new(oauth, token_http()?, tokens, store));
             match provider {
                 Provider::GoogleDrive => {
@@ -169,7 +169,7 @@ pub(crate) fn build(
                 }
                 _ => {
                     let api = ProviderApp::or(&app.api_base, graph::GRAPH_API);
-                    let graph = GraphSettings::new(&api, drive_selector(provider, &c.options)?, root);
+                    let graph = GraphSettings::new(&api, drive_selector(provider, c.options)?, root);
                     Arc::new(Graph::new(graph, http, tokens, pacer(settings))?)
                 }
             }

@@ -1,24 +1,15 @@
-import { useState } from 'preact/hooks';
-
-import { api, ApiError, Login as LoginAnswer, setCsrf } from '../api';
-import { html } from '../ui';
+import { api, Login as LoginAnswer, setCsrf } from '../api';
+import { html, useForm } from '../ui';
 
 export function Login({ done }: { done: () => void }) {
-  const [error, setError] = useState('');
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const form = new FormData(e.target as HTMLFormElement);
-    try {
-      const login = await api<LoginAnswer>('POST', '/auth/login', {
-        username: String(form.get('username')).trim(),
-        password: String(form.get('password')),
-      });
-      setCsrf(login.csrf_token);
-      done();
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    }
-  };
+  const [error, submit] = useForm(async (form) => {
+    const login = await api<LoginAnswer>('POST', '/auth/login', {
+      username: String(form.get('username')).trim(),
+      password: String(form.get('password')),
+    });
+    setCsrf(login.csrf_token);
+    done();
+  });
   return html`
     <main class="narrow">
       <h1>Sign in to Shoebox</h1>

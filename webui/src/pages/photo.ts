@@ -2,33 +2,26 @@
 // to download, and delete.
 import { useEffect, useState } from 'preact/hooks';
 
-import { api, ApiError, Asset } from '../api';
-import { bytes, go, html } from '../ui';
+import { api, Asset } from '../api';
+import { bytes, go, html, useForm } from '../ui';
 
 export function Photo({ id, role }: { id: number; role?: string }) {
   const [asset, setAsset] = useState<Asset | null>(null);
-  const [error, setError] = useState('');
+  const [missing, setMissing] = useState('');
   const [saved, setSaved] = useState(false);
+  const [error, save] = useForm(async (form) => {
+    const title = String(form.get('title')).trim();
+    const tags = String(form.get('tags')).split(',').map((t) => t.trim()).filter(Boolean);
+    setAsset(await api<Asset>('PATCH', `/assets/${id}`, { title: title || null, tags }));
+    setSaved(true);
+  });
   useEffect(() => {
-    api<Asset>('GET', `/assets/${id}`).then(setAsset, (e) => setError(e.message));
+    api<Asset>('GET', `/assets/${id}`).then(setAsset, (e) => setMissing(e.message));
   }, [id]);
-  if (error && !asset) return html`<p class="error" role="alert">${error}</p>`;
+  if (missing) return html`<p class="error" role="alert">${missing}</p>`;
   if (!asset) return html`<p class="loading">Loading…</p>`;
 
   const canEdit = role === 'editor' || role === 'admin';
-  const save = async (e: Event) => {
-    e.preventDefault();
-    const form = new FormData(e.target as HTMLFormElement);
-    const title = String(form.get('title')).trim();
-    const tags = String(form.get('tags')).split(',').map((t) => t.trim()).filter(Boolean);
-    try {
-      setAsset(await api<Asset>('PATCH', `/assets/${id}`, { title: title || null, tags }));
-      setSaved(true);
-      setError('');
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    }
-  };
   const remove = async () => {
     if (!confirm(`Delete ${asset.original_name}? A phone will not upload it again.`)) return;
     await api('DELETE', `/assets/${id}`);

@@ -1,26 +1,17 @@
 // First run: the setup code the box logged, the owner's account, and the box's name.
-import { useState } from 'preact/hooks';
-
-import { api, ApiError, Login, setCsrf } from '../api';
-import { html } from '../ui';
+import { api, Login, setCsrf } from '../api';
+import { html, useForm } from '../ui';
 
 export function Setup({ done }: { done: () => void }) {
-  const [error, setError] = useState('');
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const form = new FormData(e.target as HTMLFormElement);
-    try {
-      const login = await api<Login>('POST', '/setup', {
-        setup_code: String(form.get('code')).trim(),
-        username: String(form.get('username')).trim(),
-        password: String(form.get('password')),
-      });
-      setCsrf(login.csrf_token);
-      done();
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    }
-  };
+  const [error, submit] = useForm(async (form) => {
+    const login = await api<Login>('POST', '/setup', {
+      setup_code: String(form.get('code')).trim(),
+      username: String(form.get('username')).trim(),
+      password: String(form.get('password')),
+    });
+    setCsrf(login.csrf_token);
+    done();
+  });
   return html`
     <main class="narrow">
       <h1>Welcome to your Shoebox</h1>
