@@ -322,8 +322,9 @@ async fn finish(
             provider: PROVIDER,
             detail: format!("finish at {size}: Dropbox holds {held} bytes, more than the file"),
         }),
-        Err(e) if resent && is(&e, "lookup_failed/not_found") => {
-            // The earlier finish went through: the file is there if its hash is ours.
+        // Whatever Dropbox says of a session it already finished (`not_found`, `closed`, ...),
+        // the earlier finish went through if the file is there with our hash.
+        Err(e) if resent && is(&e, "lookup_failed") => {
             if let Ok(Some(Metadata::File(file))) = dbx.metadata(full).await {
                 if file.content_hash.as_deref() == Some(ours) {
                     return Ok(Finished::File(file));
