@@ -326,6 +326,11 @@ impl Engine {
         }
         self.0.db(move |cat| cat.write(|tx| connections::change(tx, id, &changes))).await?;
         let c = self.0.connection(id).await?;
+        // An idle pull worker waits for the time its old settings said: it starts again to heed
+        // the new ones. One in the middle of a sync reads them when the sync ends.
+        if c.direction == Direction::Pull && !lock(&self.0.progress).contains_key(&id) {
+            self.0.stop_worker(id);
+        }
         if c.enabled {
             self.0.start_worker(&c);
         } else {

@@ -89,9 +89,10 @@ async fn sync_once(shared: &Arc<Shared>, c: &Connection, remote: &dyn Remote) ->
     let Some((ws, user)) = shared.db(move |cat| cat.read(|db| connections::importer(db, id))).await? else {
         return Err(SyncError::Invalid("the user who connected this folder no longer exists: reconnect it".into()));
     };
-    shared.set_state(id, State::Syncing, None).await;
+    // Progress first: it is what tells a settings change that a sync is running.
     let started_at = shoebox_core::model::now_utc();
     lock(&shared.progress).insert(id, Progress { started_at, ..Progress::default() });
+    shared.set_state(id, State::Syncing, None).await;
     let mut cursor = shared.db(move |cat| cat.read(|db| connections::cursor(db, id))).await?;
     let importer = Importer { shared: shared.clone(), c: c.clone(), ws, user };
     loop {
