@@ -51,12 +51,12 @@ pub(crate) async fn run(shared: Arc<Shared>, id: ConnectionId, remote: Arc<dyn R
             trigger.notified().await;
         }
         let outcome = sync_once(&shared, &c, remote.as_ref()).await;
-        lock(&shared.progress).remove(&id);
         let error = match outcome {
             Ok(()) => None,
             Err(SyncError::Remote(e)) if e.class() == ErrorClass::NeedsReconnect => {
                 tracing::warn!(connection = id, error = %e, "the provider refused the account: reconnect it");
                 shared.set_state(id, State::NeedsReconnect, Some(&e.to_string())).await;
+                lock(&shared.progress).remove(&id);
                 return;
             }
             Err(e) => {
@@ -67,6 +67,8 @@ pub(crate) async fn run(shared: Arc<Shared>, id: ConnectionId, remote: Arc<dyn R
         if let Err(e) = shared.db(move |cat| cat.write(|tx| connections::pull_ended(tx, id, error.as_deref()))).await {
             tracing::warn!(connection = id, error = %e, "recording the sync failed");
         }
+        // Only now: a settings change restarts an idle worker, and this one is idle once recorded.
+        lock(&shared.progress).remove(&id);
         shared.changed();
     }
 }
