@@ -9,6 +9,9 @@ import { Login } from './pages/login';
 import { Library } from './pages/library';
 import { Photo } from './pages/photo';
 import { Status } from './pages/status';
+import { Events } from './pages/events';
+import { Devices } from './pages/devices';
+import { Network } from './pages/network';
 import './style.css';
 
 function useHash(): string {
@@ -58,18 +61,22 @@ function App() {
     setSession({ kind: 'signed-out' });
   };
   const [page, arg] = hash.split('/').filter(Boolean);
-  const body =
-    page === 'photo' && arg
-      ? html`<${Photo} id=${Number(arg)} role=${current?.role} />`
-      : page === 'status'
-        ? html`<${Status} />`
-        : html`<${Library} workspace=${current} />`;
+  const pages: Record<string, () => unknown> = {
+    photo: () => html`<${Photo} id=${Number(arg)} role=${current?.role} />`,
+    events: () => html`<${Events} workspace=${current} />`,
+    devices: () => html`<${Devices} />`,
+    network: () => html`<${Network} />`,
+    status: () => html`<${Status} />`,
+  };
+  const body = (pages[page] ?? (() => html`<${Library} workspace=${current} />`))();
+  const link = (to: string, label: string) =>
+    html`<a href=${`#/${to}`} aria-current=${page === to || (!page && to === 'library') ? 'page' : undefined}>${label}</a>`;
   return html`
     <header class="bar">
       <a class="brand" href="#/library">Shoebox</a>
       <nav aria-label="Main">
-        <a href="#/library" aria-current=${page === 'library' || !page ? 'page' : undefined}>Library</a>
-        ${me.user.is_admin && html`<a href="#/status" aria-current=${page === 'status' ? 'page' : undefined}>Status</a>`}
+        ${link('library', 'Library')} ${link('events', 'Events')} ${link('devices', 'Devices')}
+        ${me.user.is_admin && html`${link('network', 'Network')} ${link('status', 'Status')}`}
       </nav>
       <label class="workspace">
         <span>Workspace</span>

@@ -1,6 +1,7 @@
 // The web app in a real browser (Debian's Chromium, driven by playwright-core) against a real
-// shoeboxd: first-run setup, upload, thumbnails, tags, the status page, sign-out and sign-in, at
-// desktop and phone width. Screenshots of every page go to the output folder.
+// shoeboxd: first-run setup, upload, thumbnails, tags, an event, a device token, the network
+// policy, the status page, sign-out and sign-in, at desktop and phone width. Screenshots of every
+// page go to the output folder.
 //
 // node tests/walkthrough.mjs BASE_URL SETUP_CODE OUT_DIR PHOTO...
 import { chromium } from 'playwright-core';
@@ -89,6 +90,44 @@ try {
     await shot('04-photo');
   });
 
+  await step('create an event', async () => {
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.getByLabel('Title').fill('Summer at the lake');
+    await page.getByLabel('Starts').fill('2023-07-10T00:00:00');
+    await page.getByLabel('Ends').fill('2023-07-20T23:59:59');
+    await page.getByLabel('Tags').fill('holiday');
+    await page.getByRole('button', { name: 'Create event' }).click();
+    await page.getByRole('cell', { name: 'Summer at the lake', exact: true }).waitFor();
+    await everyControlLabelled();
+    await shot('05-events');
+  });
+
+  await step('manage a device token', async () => {
+    await page.getByRole('link', { name: 'Devices' }).click();
+    await page.getByLabel('Device name').fill("Anna's phone");
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const shown = await page.getByRole('status').filter({ hasText: 'shown once' }).textContent();
+    if (!/sbx_/.test(shown ?? '')) throw new Error(`no token shown: ${shown}`);
+    await page.getByRole('cell', { name: "Anna's phone", exact: true }).waitFor();
+    await everyControlLabelled();
+    await shot('06-devices');
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: "Revoke Anna's phone" }).click();
+    await page.getByText('No device tokens.').waitFor();
+  });
+
+  await step('change the network policy', async () => {
+    await page.getByRole('link', { name: 'Network' }).click();
+    await page.getByLabel('Wi-Fi names uploads may come from (empty: any)').fill('Home');
+    await page.getByRole('button', { name: 'Save the policy' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await page.reload();
+    const ssids = await page.getByLabel('Wi-Fi names uploads may come from (empty: any)').inputValue();
+    if (ssids.trim() !== 'Home') throw new Error(`Wi-Fi names after reload: ${ssids}`);
+    await everyControlLabelled();
+    await shot('07-network');
+  });
+
   await step('filter the library by tag', async () => {
     await page.goto(base + '/#/library');
     await page.getByLabel('Tag').fill('beach');
@@ -98,10 +137,11 @@ try {
   });
 
   await step('device status', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByRole('link', { name: 'Status' }).click();
     await page.getByRole('heading', { name: 'Device status' }).waitFor();
     await page.getByText(`${photos.length} photos`).waitFor();
-    await shot('05-status');
+    await shot('08-status');
   });
 
   await step('phone width', async () => {
@@ -113,7 +153,7 @@ try {
     if (shown !== photos.length) throw new Error(`${shown} thumbnails for ${photos.length} photos`);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     if (overflow > 1) throw new Error(`the page is ${overflow}px wider than a phone`);
-    await shot('06-library-phone');
+    await shot('09-library-phone');
   });
 
   await step('sign out and in again', async () => {
@@ -123,7 +163,7 @@ try {
     await page.getByLabel('Password').fill('a long enough password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('.grid img').first().waitFor();
-    await shot('07-signed-in-again');
+    await shot('10-signed-in-again');
   });
 
   if (jsErrors.length) failures.push(`errors in the page: ${jsErrors.join('; ')}`);

@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::support::*;
 
 #[test]
-fn setup_upload_thumbnails_tags_status_in_chromium() {
+fn setup_upload_tags_event_token_policy_status_in_chromium() {
     tool("chromium", "chromium");
     tool("node", "nodejs");
     let webui = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../webui");
@@ -38,7 +38,7 @@ fn setup_upload_thumbnails_tags_status_in_chromium() {
         .expect("run node");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the walkthrough failed:\n{report}\nserver log:\n{}", server.log());
-    for shot in ["01-setup", "03-library", "04-photo", "05-status", "06-library-phone"] {
+    for shot in ["01-setup", "03-library", "04-photo", "05-events", "06-devices", "07-network", "08-status", "09-library-phone"] {
         assert!(shots.join(format!("{shot}.png")).exists(), "no screenshot {shot}");
     }
 }
