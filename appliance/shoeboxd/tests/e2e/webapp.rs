@@ -38,7 +38,9 @@ fn setup_upload_tags_event_token_policy_status_in_chromium() {
         .expect("run node");
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the walkthrough failed:\n{report}\nserver log:\n{}", server.log());
-    for shot in ["01-setup", "03-library", "04-photo", "05-events", "06-devices", "07-network", "08-status", "09-library-phone"] {
+    for shot in
+        ["01-setup", "03-library", "04-photo", "05-events", "06-devices", "07-network", "08-status", "09-library-phone"]
+    {
         assert!(shots.join(format!("{shot}.png")).exists(), "no screenshot {shot}");
     }
 }
