@@ -287,36 +287,51 @@ impl Engine {
     }
 
     pub async fn list(&self, workspace: WorkspaceId) -> Result<Vec<ConnectionStatus>> {
-        let rows = self.0.db(move |cat| cat.read(|db| connections::list(db, workspace))).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for c in rows {
-            out.push(self.status_of(c).await?);
-        }
-        Ok(out)
+        self.statuses(move |db| connections::list(db, workspace)).await
     }
 
     pub async fn get(&self, id: ConnectionId) -> Result<ConnectionStatus> {
-        let c = self.0.connection(id).await?;
-        self.status_of(c).await
+        let mut found = self.statuses(move |db| Ok(connections::get(db, id)?.into_iter().collect())).await?;
+        found.pop().ok_or(SyncError::NotFound)
     }
 
     /// Every connection with its status (the device status, MQTT).
     pub async fn all(&self) -> Result<Vec<ConnectionStatus>> {
-        let rows = self.0.db(|cat| cat.read(connections::all)).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for c in rows {
-            out.push(self.status_of(c).await?);
-        }
-        Ok(out)
+        self.statuses(connections::all).await
     }
 
-    async fn status_of(&self, connection: Connection) -> Result<ConnectionStatus> {
-        let id = connection.id;
-        let queue = self.0.db(move |cat| cat.read(|db| outbox::depth(db, id))).await?;
-        let pulled = self.0.db(move |cat| cat.read(|db| pulled::counts(db, id))).await?;
-        let auth = lock(&self.0.auth).get(&id).map(auth::Pending::shown);
-        let progress = lock(&self.0.progress).get(&id).cloned();
-        Ok(ConnectionStatus { connection, queue, pulled, progress, auth })
+    /// The connections `rows` finds, with their queues and counters read in the same snapshot (one
+    /// trip to the blocking pool, however many connections: MQTT asks up to once a second).
+    async fn statuses(
+        &self,
+        rows: impl FnOnce(&shoebox_core::rusqlite::Connection) -> shoebox_core::Result<Vec<Connection>> + Send + 'static,
+    ) -> Result<Vec<ConnectionStatus>> {
+        let found = self
+            .0
+            .db(move |cat| {
+                cat.read(|db| {
+                    rows(db)?
+                        .into_iter()
+                        .map(|c| {
+                            let (queue, pulled) = (outbox::depth(db, c.id)?, pulled::counts(db, c.id)?);
+                            Ok((c, queue, pulled))
+                        })
+                        .collect::<shoebox_core::Result<Vec<_>>>()
+                })
+            })
+            .await?;
+        let auth = lock(&self.0.auth);
+        let progress = lock(&self.0.progress);
+        Ok(found
+            .into_iter()
+            .map(|(connection, queue, pulled)| ConnectionStatus {
+                auth: auth.get(&connection.id).map(auth::Pending::shown),
+                progress: progress.get(&connection.id).cloned(),
+                connection,
+                queue,
+                pulled,
+            })
+            .collect())
     }
 
     /// Toggles and settings; turning a connection off pauses it with its queue intact.
@@ -337,7 +352,7 @@ impl Engine {
             self.0.stop_worker(id);
         }
         self.0.changed();
-        self.status_of(c).await
+        self.get(c.id).await
     }
 
     /// Everything waiting is tried now, at most once per `sync_now_min_secs` per connection.
@@ -356,7 +371,7 @@ impl Engine {
         if let Some(worker) = lock(&self.0.workers).get(&id) {
             worker.wake.notify_one();
         }
-        self.status_of(c).await
+        self.get(c.id).await
     }
 
     /// Signs the connection in again, possibly as another account: OAuth providers start a new
