@@ -101,10 +101,11 @@ export function Library({ workspace }: { workspace: WorkspaceRole }) {
     <section class="library" onDragOver=${(e: DragEvent) => e.preventDefault()} onDrop=${onDrop}>
       <h1>${workspace.name}</h1>
       <form class="filters" role="search" onSubmit=${(e: Event) => e.preventDefault()}>
-        <label>From <input type="date" value=${filters.from} onChange=${setFilter('from')} /></label>
-        <label>To <input type="date" value=${filters.to} onChange=${setFilter('to')} /></label>
-        <label>Tag <input value=${filters.tag} onChange=${setFilter('tag')} /></label>
-        <label>Search <input type="search" value=${filters.q} onChange=${setFilter('q')} /></label>
+        ${/* Not bound to state: a page arriving while someone types would reset what they typed. */ ''}
+        <label>From <input type="date" onChange=${setFilter('from')} /></label>
+        <label>To <input type="date" onChange=${setFilter('to')} /></label>
+        <label>Tag <input onChange=${setFilter('tag')} /></label>
+        <label>Search <input type="search" onChange=${setFilter('q')} /></label>
       </form>
       ${canUpload &&
       html`<div class="dropzone">
