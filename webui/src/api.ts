@@ -12,15 +12,26 @@ export class ApiError extends Error {
 }
 
 const CSRF_KEY = 'shoebox.csrf';
+const API_KEY = 'shoebox.api-key';
 
 export function setCsrf(token: string | null): void {
   if (token) localStorage.setItem(CSRF_KEY, token);
   else localStorage.removeItem(CSRF_KEY);
 }
 
-export function csrfHeaders(method: string): Record<string, string> {
+/** The box's API key, when its owner set one (`server.api_key`); kept in this browser only. */
+export function setApiKey(key: string): void {
+  localStorage.setItem(API_KEY, key);
+}
+
+/** What every API request carries besides the cookie: the API key, and on changes the CSRF token. */
+export function authHeaders(method: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const key = localStorage.getItem(API_KEY);
+  if (key) headers['x-api-key'] = key;
   const token = localStorage.getItem(CSRF_KEY);
-  return method !== 'GET' && token ? { 'x-csrf-token': token } : {};
+  if (!['GET', 'HEAD'].includes(method) && token) headers['x-csrf-token'] = token;
+  return headers;
 }
 
 export async function errorOf(r: Response): Promise<ApiError> {
@@ -29,7 +40,7 @@ export async function errorOf(r: Response): Promise<ApiError> {
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { ...csrfHeaders(method) };
+  const headers: Record<string, string> = authHeaders(method);
   if (body !== undefined) headers['content-type'] = 'application/json';
   const r = await fetch(`/api/v1${path}`, {
     method,
@@ -57,6 +68,8 @@ export interface WorkspaceRole {
 export interface Me {
   user: User;
   workspaces: WorkspaceRole[];
+  /** Given to a browser signed in by its cookie alone (an access link), which never saw a login. */
+  csrf_token?: string;
 }
 
 export interface Asset {

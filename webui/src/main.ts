@@ -12,6 +12,10 @@ import { Status } from './pages/status';
 import { Events } from './pages/events';
 import { Devices } from './pages/devices';
 import { Network } from './pages/network';
+import { Integrations } from './pages/integrations';
+import { ApiKey } from './pages/api-key';
+import { MyAccess, Users } from './pages/users';
+import { Members } from './pages/members';
 import './style.css';
 
 function useHash(): string {
@@ -24,7 +28,12 @@ function useHash(): string {
   return hash;
 }
 
-type Session = { kind: 'loading' } | { kind: 'setup' } | { kind: 'signed-out' } | { kind: 'in'; me: Me };
+type Session =
+  | { kind: 'loading' }
+  | { kind: 'api-key'; wrong: boolean }
+  | { kind: 'setup' }
+  | { kind: 'signed-out' }
+  | { kind: 'in'; me: Me };
 
 function App() {
   const [session, setSession] = useState<Session>({ kind: 'loading' });
@@ -35,9 +44,13 @@ function App() {
     try {
       const setup = await api<{ setup_required: boolean }>('GET', '/setup');
       if (setup.setup_required) return setSession({ kind: 'setup' });
-      setSession({ kind: 'in', me: await api<Me>('GET', '/auth/me') });
+      const me = await api<Me>('GET', '/auth/me');
+      if (me.csrf_token) setCsrf(me.csrf_token);
+      setSession({ kind: 'in', me });
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401) setSession({ kind: 'signed-out' });
+      if (e instanceof ApiError && e.code === 'api_key_required') {
+        setSession((s) => ({ kind: 'api-key', wrong: s.kind === 'api-key' }));
+      } else if (e instanceof ApiError && e.status === 401) setSession({ kind: 'signed-out' });
       else throw e;
     }
   };
@@ -46,6 +59,7 @@ function App() {
   }, []);
 
   if (session.kind === 'loading') return html`<p class="loading">Loading…</p>`;
+  if (session.kind === 'api-key') return html`<${ApiKey} done=${refresh} wrong=${session.wrong} />`;
   if (session.kind === 'setup') return html`<${Setup} done=${refresh} />`;
   if (session.kind === 'signed-out') return html`<${Login} done=${refresh} />`;
 
@@ -67,6 +81,10 @@ function App() {
     devices: () => html`<${Devices} />`,
     network: () => html`<${Network} />`,
     status: () => html`<${Status} />`,
+    integrations: () => html`<${Integrations} workspace=${current} />`,
+    users: () => (me.user.is_admin ? html`<${Users} me=${me} />` : html`<${MyAccess} me=${me} />`),
+    access: () => html`<${MyAccess} me=${me} />`,
+    members: () => html`<${Members} workspace=${current} me=${me} />`,
   };
   const body = (pages[page] ?? (() => html`<${Library} workspace=${current} />`))();
   const link = (to: string, label: string) =>
@@ -75,7 +93,10 @@ function App() {
     <header class="bar">
       <a class="brand" href="#/library">Shoebox</a>
       <nav aria-label="Main">
-        ${link('library', 'Library')} ${link('events', 'Events')} ${link('devices', 'Devices')}
+        ${link('library', 'Library')} ${link('events', 'Events')} ${link('integrations', 'Integrations')}
+        ${link('devices', 'Devices')}
+        ${me.user.is_admin ? link('users', 'Users') : link('access', 'Access link')}
+        ${current?.role === 'admin' && link('members', 'Members')}
         ${me.user.is_admin && html`${link('network', 'Network')} ${link('status', 'Status')}`}
       </nav>
       <label class="workspace">

@@ -1,6 +1,6 @@
 // Sending files to the box: one multipart request for a photo, the resumable tus protocol for
 // anything large (videos), so a dropped Wi-Fi connection costs a chunk, not the whole file.
-import { csrfHeaders, errorOf } from './api';
+import { authHeaders, errorOf } from './api';
 
 export type Outcome = 'stored' | 'exists' | 'deleted' | 'refused' | 'failed';
 
@@ -31,7 +31,7 @@ function simple(file: File, workspace: string, progress: (sent: number) => void)
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/api/v1/assets?workspace=${encodeURIComponent(workspace)}`);
-    for (const [k, v] of Object.entries(csrfHeaders('POST'))) xhr.setRequestHeader(k, v);
+    for (const [k, v] of Object.entries(authHeaders('POST'))) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => progress(e.loaded);
     xhr.onerror = () => resolve({ outcome: 'failed', message: 'the connection to the box was lost' });
     xhr.onload = () => {
@@ -57,7 +57,7 @@ function simple(file: File, workspace: string, progress: (sent: number) => void)
 const b64 = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
 
 async function resumable(file: File, workspace: string, progress: (sent: number) => void): Promise<Result> {
-  const tus = { 'tus-resumable': '1.0.0', ...csrfHeaders('POST') };
+  const tus = { 'tus-resumable': '1.0.0', ...authHeaders('POST') };
   const created = await fetch('/api/v1/uploads', {
     method: 'POST',
     headers: { ...tus, 'upload-length': String(file.size), 'upload-metadata': `filename ${b64(file.name)},workspace ${b64(workspace)}` },
@@ -92,7 +92,7 @@ async function resumable(file: File, workspace: string, progress: (sent: number)
     // Cut off, or the offset moved: ask the box how far it got, then carry on from there.
     attempt++;
     await new Promise((done) => setTimeout(done, 1000 * attempt));
-    const head = await fetch(url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' } }).catch(() => null);
+    const head = await fetch(url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0', ...authHeaders('HEAD') } }).catch(() => null);
     if (head?.ok) offset = Number(head.headers.get('upload-offset'));
   }
   return { outcome: 'failed', message: 'the upload kept being cut off; try again to resume it' };

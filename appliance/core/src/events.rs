@@ -1,4 +1,5 @@
-//! Events: a title and tags over a span of local time. Photos taken inside the span get both.
+//! Events: a title and tags over a span of local time. Photos taken inside the span get both: on
+//! arrival (the title too, and the folder template's `{event}`), or when the event is made later.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -60,6 +61,7 @@ pub fn create(conn: &Connection, workspace: WorkspaceId, spec: &EventSpec) -> Re
     )?;
     let id = conn.last_insert_rowid();
     tags::set_for_event(conn, workspace, id, &spec.tags)?;
+    claim(conn, workspace, id, spec)?;
     Ok(get(conn, id)?.ok_or(CoreError::NotFound("event"))?.0)
 }
 
@@ -69,7 +71,31 @@ pub fn replace(conn: &Connection, id: EventId, workspace: WorkspaceId, spec: &Ev
         params![id, spec.title, spec.starts_at, spec.ends_at],
     )?;
     tags::set_for_event(conn, workspace, id, &spec.tags)?;
+    // Photos the new span leaves out leave the event (they keep the tags they were given).
+    conn.execute(
+        "UPDATE assets SET event_id = NULL WHERE event_id = ?1 AND (taken_at < ?2 OR taken_at > ?3)",
+        params![id, spec.starts_at, spec.ends_at],
+    )?;
+    claim(conn, workspace, id, spec)?;
     Ok(get(conn, id)?.ok_or(CoreError::NotFound("event"))?.0)
+}
+
+/// The workspace's photos taken inside the span that belong to no event join this one and get its
+/// tags, as if they had arrived after it: an event made after the holiday's photos were uploaded
+/// still gathers them. Their files stay where they are; folders are chosen once, on arrival.
+fn claim(conn: &Connection, workspace: WorkspaceId, id: EventId, spec: &EventSpec) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO asset_tags (asset_id, tag_id)
+         SELECT a.id, x.tag_id FROM assets a JOIN event_tags x ON x.event_id = ?2
+         WHERE a.workspace_id = ?1 AND a.event_id IS NULL AND a.taken_at BETWEEN ?3 AND ?4",
+        params![workspace, id, spec.starts_at, spec.ends_at],
+    )?;
+    conn.execute(
+        "UPDATE assets SET event_id = ?2
+         WHERE workspace_id = ?1 AND event_id IS NULL AND taken_at BETWEEN ?3 AND ?4",
+        params![workspace, id, spec.starts_at, spec.ends_at],
+    )?;
+    Ok(())
 }
 
 pub fn get(conn: &Connection, id: EventId) -> Result<Option<(Event, WorkspaceId)>> {

@@ -182,6 +182,34 @@ pub fn revoke_kind(conn: &Connection, user: UserId, kind: TokenKind) -> Result<u
     )?)
 }
 
+/// The user's live access link, if any: when it was made and when it last signed a browser in.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AccessLinkInfo {
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+pub fn access_link(conn: &Connection, user: UserId) -> Result<Option<AccessLinkInfo>> {
+    Ok(conn
+        .query_row(
+            "SELECT created_at, last_used_at FROM tokens
+             WHERE user_id = ?1 AND kind = 'access_link' AND revoked_at IS NULL
+             ORDER BY created_at DESC LIMIT 1",
+            [user],
+            |r| Ok(AccessLinkInfo { created_at: r.get(0)?, last_used_at: r.get(1)? }),
+        )
+        .optional()?)
+}
+
+/// Revokes the user's live tokens of a kind that carry the given name (the sessions an access link
+/// started are named for it); returns how many.
+pub fn revoke_named(conn: &Connection, user: UserId, kind: TokenKind, name: &str) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE tokens SET revoked_at = ?4 WHERE user_id = ?1 AND kind = ?2 AND name = ?3 AND revoked_at IS NULL",
+        params![user, kind.as_str(), name, now_utc()],
+    )?)
+}
+
 pub fn revoke_all(conn: &Connection, user: UserId) -> Result<()> {
     conn.execute(
         "UPDATE tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",

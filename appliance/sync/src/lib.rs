@@ -12,6 +12,7 @@
 mod auth;
 pub mod connections;
 mod error;
+mod offers;
 pub mod outbox;
 mod providers;
 mod pull;
@@ -35,6 +36,7 @@ use utoipa::ToSchema;
 pub use auth::AuthStart;
 pub use connections::{Changes, Connection, ConnectionId, Direction, NewConnection, Options, Provider, State};
 pub use error::{Result, SyncError};
+pub use offers::{Offer, SignIn};
 pub use outbox::Depth;
 pub use pull::Progress;
 pub use pulled::Counts;

@@ -3,9 +3,10 @@
 //! `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, `invalid_grant`.
 //!
 //! Routes, per provider (`google`, `microsoft`, `dropbox`):
-//! `POST /oauth/{provider}/device`, `POST /oauth/{provider}/token`, `GET /oauth/{provider}/authorize`.
-//! The owner's part (approving a device code) and the faults are driven from the test, through
-//! [`OAuthFake`] or the `/_control/oauth/*` routes.
+//! `POST /oauth/{provider}/device`, `POST /oauth/{provider}/token`, `GET /oauth/{provider}/authorize`,
+//! and the device flow's verification page `GET|POST /oauth/{provider}/verify`, where a browser
+//! types the code and allows or declines, as at google.com/device. The owner's part can also be
+//! driven from the test, through [`OAuthFake`] or the `/_control/oauth/*` routes, as can the faults.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -211,6 +212,7 @@ pub fn routes(fake: OAuthFake) -> Router {
         .route("/oauth/{provider}/device", post(device_code))
         .route("/oauth/{provider}/token", post(token))
         .route("/oauth/{provider}/authorize", get(authorize))
+        .route("/oauth/{provider}/verify", get(verify_page).post(verify))
         .route("/_control/oauth/approve", post(control_approve))
         .route("/_control/oauth/deny", post(control_deny))
         .route("/_control/oauth/revoke", post(control_revoke))
@@ -236,6 +238,7 @@ struct DeviceRequest {
 async fn device_code(
     State(fake): State<OAuthFake>,
     Path(provider): Path<String>,
+    headers: HeaderMap,
     Form(request): Form<DeviceRequest>,
 ) -> Response {
     let Some(flavour) = Flavour::from_path(&provider).filter(|f| *f != Flavour::Dropbox) else {
@@ -267,7 +270,9 @@ async fn device_code(
         "expires_in": ttl.as_secs(),
         "interval": interval.as_secs(),
     });
-    body[url_key] = json!(format!("https://{provider}.example/device"));
+    // On the host the request came to, so a browser in the test reaches it (through a proxy too).
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    body[url_key] = json!(format!("http://{host}/oauth/{provider}/verify"));
     Json(body).into_response()
 }
 
@@ -405,6 +410,50 @@ async fn authorize(
         None => (
             [(header::CONTENT_TYPE, "text/html")],
             format!("<p>Enter this code into the app:</p><code id=\"code\">{code}</code>"),
+        )
+            .into_response(),
+    }
+}
+
+/// The provider's "enter the code shown on your device" page.
+async fn verify_page(Path(provider): Path<String>) -> Response {
+    if Flavour::from_path(&provider).is_none_or(|f| f == Flavour::Dropbox) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    verify_html(&format!(
+        "<h1>Connect a device</h1><form method=\"post\"><label>Code <input name=\"user_code\" \
+         autocomplete=\"off\"></label> <button name=\"answer\" value=\"allow\">Allow</button> \
+         <button name=\"answer\" value=\"deny\">Decline</button></form><p>{provider}</p>"
+    ))
+}
+
+fn verify_html(body: &str) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], format!("<!doctype html><title>Sign in</title>{body}"))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct Verify {
+    user_code: String,
+    answer: String,
+}
+
+async fn verify(State(fake): State<OAuthFake>, Path(provider): Path<String>, Form(form): Form<Verify>) -> Response {
+    if Flavour::from_path(&provider).is_none_or(|f| f == Flavour::Dropbox) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    // People type codes in lower case and without the dash; providers accept both.
+    let typed: String = form.user_code.trim().to_uppercase().chars().filter(|c| *c != '-' && *c != ' ').collect();
+    let code = if typed.len() == 8 { format!("{}-{}", &typed[..4], &typed[4..]) } else { typed };
+    let done = if form.answer == "allow" { fake.approve(&code) } else { fake.deny(&code) };
+    match (done, form.answer.as_str()) {
+        (true, "allow") => {
+            verify_html("<p id=\"result\">Allowed. You can close this page and go back to your device.</p>")
+        }
+        (true, _) => verify_html("<p id=\"result\">Declined.</p>"),
+        (false, _) => (
+            StatusCode::BAD_REQUEST,
+            verify_html("<p id=\"result\">That code is not valid or has expired. Check it and try again.</p>"),
         )
             .into_response(),
     }

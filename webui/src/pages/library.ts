@@ -1,4 +1,4 @@
-// The library: newest first, a page at a time as the grid scrolls, filtered by date, tag or text;
+// The library: newest first, a page at a time as the grid scrolls, filtered by date, tag, event or text;
 // files dropped on the page (or picked) are uploaded with their progress and the box's answer.
 import { useEffect, useRef, useState } from 'preact/hooks';
 
@@ -12,6 +12,8 @@ interface Filters {
   from: string;
   to: string;
   tag: string;
+  /** An event's id. */
+  event: string;
   q: string;
 }
 
@@ -31,7 +33,8 @@ function query(workspace: string, f: Filters, cursor: string | null): string {
 }
 
 export function Library({ workspace }: { workspace: WorkspaceRole }) {
-  const [filters, setFilters] = useState<Filters>({ from: '', to: '', tag: '', q: '' });
+  const [filters, setFilters] = useState<Filters>({ from: '', to: '', tag: '', event: '', q: '' });
+  const [events, setEvents] = useState<{ id: number; title: string }[]>([]);
   const [assets, setAssets] = useState<Asset[]>([]);
   const [done, setDone] = useState(false);
   const [sending, setSending] = useState<Sending[]>([]);
@@ -70,6 +73,10 @@ export function Library({ workspace }: { workspace: WorkspaceRole }) {
   }, [workspace.slug, filters]);
 
   useEffect(() => {
+    api<{ id: number; title: string }[]>('GET', `/events?workspace=${encodeURIComponent(workspace.slug)}`).then(setEvents, () => setEvents([]));
+  }, [workspace.slug]);
+
+  useEffect(() => {
     const node = sentinel.current;
     if (!node) return;
     const seen = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && more());
@@ -105,6 +112,10 @@ export function Library({ workspace }: { workspace: WorkspaceRole }) {
         <label>From <input type="date" onChange=${setFilter('from')} /></label>
         <label>To <input type="date" onChange=${setFilter('to')} /></label>
         <label>Tag <input onChange=${setFilter('tag')} /></label>
+        <label>Event <select onChange=${setFilter('event')}>
+          <option value="">Any</option>
+          ${events.map((e) => html`<option value=${e.id}>${e.title}</option>`)}
+        </select></label>
         <label>Search <input type="search" onChange=${setFilter('q')} /></label>
       </form>
       ${canUpload &&

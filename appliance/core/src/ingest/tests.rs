@@ -117,6 +117,31 @@ fn events_give_title_and_tags() -> Result<()> {
 }
 
 #[test]
+fn an_event_made_later_gathers_the_photos_of_its_span() -> Result<()> {
+    let f = fixture()?;
+    let IngestOutcome::Stored(inside) = put(&f, &jpeg("a"), &named("a.jpg", "2023-07-14T18:30:00"))? else {
+        panic!("not stored")
+    };
+    let IngestOutcome::Stored(outside) = put(&f, &jpeg("b"), &named("b.jpg", "2023-09-01T10:00:00"))? else {
+        panic!("not stored")
+    };
+    let spec = |ends: &str| crate::events::EventSpec::new("Lake", vec!["holiday".into()], "2023-07-10T00:00:00", ends);
+    let event = f.cat.write(|tx| crate::events::create(tx, f.ws.id, &spec("2023-07-20T23:59:59")?))?;
+    let get = |id| f.cat.read(|c| crate::assets::get(c, id)).map(|a| a.map(|(a, _)| a));
+    let a = get(inside.id)?.ok_or(CoreError::NotFound("asset"))?;
+    assert_eq!(
+        (a.event_id, a.tags.as_slice(), a.path.as_str()),
+        (Some(event.id), &["holiday".to_string()][..], inside.path.as_str())
+    );
+    assert_eq!(get(outside.id)?.and_then(|a| a.event_id), None);
+    // Narrowed so the photo falls out: it leaves the event and keeps its tag.
+    f.cat.write(|tx| crate::events::replace(tx, event.id, f.ws.id, &spec("2023-07-12T00:00:00")?))?;
+    let a = get(inside.id)?.ok_or(CoreError::NotFound("asset"))?;
+    assert_eq!((a.event_id, a.tags.len()), (None, 1));
+    Ok(())
+}
+
+#[test]
 fn recovery_finishes_or_undoes_interrupted_placements() -> Result<()> {
     let f = fixture()?;
     let IngestOutcome::Stored(done) = put(&f, &jpeg("a"), &named("a.jpg", "2023-07-14T18:30:00"))? else {

@@ -110,11 +110,11 @@ pub async fn verify_token(state: &AppState, presented: String) -> ApiResult<Opti
 
 /// Middleware: when the server has an API key, every API request but the health check must carry it.
 /// Access links are outside the API: a browser opening one cannot add headers, and the link is a
-/// secret of its own.
+/// secret of its own. So are a photo's bytes fetched with a session cookie (see `session_media`).
 pub async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Some(key) = state.settings.api_key.as_deref() {
         let path = request.uri().path();
-        let exempt = !path.starts_with("/api/") || path == "/api/v1/health";
+        let exempt = !path.starts_with("/api/") || path == "/api/v1/health" || session_media(&request);
         let sent = request.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok());
         if !exempt && !sent.is_some_and(|s| ct_eq(s, key)) {
             use axum::response::IntoResponse;
@@ -127,6 +127,21 @@ pub async fn require_api_key(State(state): State<AppState>, request: Request, ne
         }
     }
     next.run(request).await
+}
+
+/// A browser's `<img>` and download links cannot add headers, so the web app's thumbnails and
+/// originals come with only the session cookie. The session took the key (or an access link) to
+/// get, and the handlers still check the cookie, so the key adds nothing there.
+fn session_media(request: &Request) -> bool {
+    let media = request
+        .uri()
+        .path()
+        .strip_prefix("/api/v1/assets/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(id, what)| id.parse::<i64>().is_ok() && matches!(what, "thumbnail" | "original"));
+    media
+        && matches!(*request.method(), Method::GET | Method::HEAD)
+        && cookie(request.headers(), SESSION_COOKIE).is_some()
 }
 
 impl Caller {

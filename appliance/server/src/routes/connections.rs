@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shoebox_core::model::Role;
 use shoebox_sync::{
-    AuthStart, Changes, ConnectionId, ConnectionStatus, Direction, NewConnection, Options, Provider, S3Keys, Secret,
+    AuthStart, Changes, ConnectionId, ConnectionStatus, Direction, NewConnection, Offer, Options, Provider, S3Keys,
+    Secret,
 };
 use utoipa::ToSchema;
 
@@ -82,6 +83,12 @@ fn keys(access_key: Option<String>, secret_key: Option<String>) -> Option<S3Keys
 async fn admin_of(state: &AppState, caller: &Caller, id: ConnectionId, min: Role) -> ApiResult<()> {
     let ws = shoebox_sync::workspace_of(&state.sync, id).await?;
     caller.role_in(state, ws, min, "connection").await.map(drop)
+}
+
+/// What can be connected on this box and how each provider signs in; any signed-in user may ask.
+#[utoipa::path(get, path = "/api/v1/providers", tag = "connections", responses((status = 200, body = Vec<Offer>)))]
+pub async fn list_providers(State(state): State<AppState>, _caller: Caller) -> axum::Json<Vec<Offer>> {
+    axum::Json(state.sync.offers())
 }
 
 #[utoipa::path(get, path = "/api/v1/workspaces/{slug}/connections", tag = "connections", params(("slug" = String, Path)),

@@ -1,18 +1,18 @@
 //! First-run setup, login and logout, the caller's identity, and access links.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use shoebox_core::accounts;
 use shoebox_core::audit;
 use shoebox_core::model::{Role, User};
-use shoebox_core::tokens::{self, TokenKind};
+use shoebox_core::tokens::{self, AccessLinkInfo, TokenKind};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::auth::password::{self, Channel};
-use crate::auth::{Caller, SESSION_COOKIE};
+use crate::auth::{cookie, Caller, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, RemoteAddr};
 use crate::routes::ErrorBody;
@@ -58,6 +58,10 @@ pub struct MembershipView {
 pub struct Me {
     user: User,
     workspaces: Vec<MembershipView>,
+    /// The session's CSRF token, when the request came with the session cookie: a browser that was
+    /// signed in by an access link never saw a login answer, and needs it to change anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf_token: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -65,14 +69,26 @@ pub struct AccessLink {
     url: String,
 }
 
+/// Whether the user has a live access link (its secret is never shown again).
+#[derive(Serialize, ToSchema)]
+pub struct AccessLinkStatus {
+    active: bool,
+    created_at: Option<String>,
+    /// When it last signed a browser in.
+    last_used_at: Option<String>,
+}
+
+/// The name of the sessions an access link starts, so that revoking the link can end them too.
+const LINK_SESSION: &str = "access link";
+
 /// Issues a browser session for `user`: the JSON answer plus the HttpOnly cookie.
-async fn start_session(state: &AppState, user: User, status: StatusCode) -> ApiResult<Response> {
+async fn start_session(state: &AppState, user: User, name: &'static str, status: StatusCode) -> ApiResult<Response> {
     let ttl = state.settings.session_ttl;
     let expires = chrono::Utc::now() + chrono::Duration::seconds(ttl.as_secs() as i64);
     let expires = expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let user_id = user.id;
     let issued = state
-        .db(move |cat| cat.write(|tx| tokens::issue(tx, user_id, TokenKind::Session, "session", Some(expires))))
+        .db(move |cat| cat.write(|tx| tokens::issue(tx, user_id, TokenKind::Session, name, Some(expires))))
         .await?;
     let body =
         LoginResponse { token: issued.secret.clone(), csrf_token: issued.csrf_token.clone().unwrap_or_default(), user };
@@ -138,7 +154,7 @@ pub async fn setup(
         .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "setup_done", "first-run setup is complete"))?;
     *state.setup_code.lock().unwrap_or_else(|p| p.into_inner()) = None;
     tracing::info!(user = %user.username, "first admin created; setup closed");
-    start_session(&state, user, StatusCode::CREATED).await
+    start_session(&state, user, "session", StatusCode::CREATED).await
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
@@ -152,7 +168,7 @@ pub async fn login(
     let Some((user, _)) = checked else {
         return Err(shoebox_core::CoreError::BadCredentials.into());
     };
-    start_session(&state, user, StatusCode::OK).await
+    start_session(&state, user, "session", StatusCode::OK).await
 }
 
 /// Revokes the token (or session) this request used.
@@ -167,15 +183,23 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = Me)))]
-pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Me>> {
+pub async fn me(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> ApiResult<axum::Json<Me>> {
     let user = caller.user.clone();
     let spaces = state.db(move |cat| cat.read(|c| accounts::workspaces_of(c, &user))).await?;
+    let session_cookie = cookie(&headers, SESSION_COOKIE)
+        .filter(|_| caller.kind == TokenKind::Session && !headers.contains_key(header::AUTHORIZATION))
+        .map(str::to_string);
+    let csrf_token = match session_cookie {
+        Some(token) => state.db(move |cat| cat.read(|c| tokens::verify(c, &token))).await?.and_then(|v| v.csrf_token),
+        None => None,
+    };
     Ok(axum::Json(Me {
         user: caller.user,
         workspaces: spaces
             .into_iter()
             .map(|(ws, role)| MembershipView { slug: ws.slug, name: ws.name, role })
             .collect(),
+        csrf_token,
     }))
 }
 
@@ -185,6 +209,31 @@ fn may_manage_links(caller: &Caller, user_id: i64) -> ApiResult<()> {
     } else {
         Err(ApiError::forbidden("only a server admin or the user themself may manage access links"))
     }
+}
+
+/// Whether the user has an access link now, when it was made and when it was last opened.
+#[utoipa::path(get, path = "/api/v1/users/{id}/access-link", tag = "users",
+    params(("id" = i64, Path)), responses((status = 200, body = AccessLinkStatus), (status = 404, body = ErrorBody)))]
+pub async fn get_access_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<i64>,
+) -> ApiResult<axum::Json<AccessLinkStatus>> {
+    may_manage_links(&caller, user_id)?;
+    let link = state
+        .db(move |cat| {
+            cat.read(|c| {
+                accounts::get_user(c, user_id)?.ok_or(shoebox_core::CoreError::NotFound("user"))?;
+                tokens::access_link(c, user_id)
+            })
+        })
+        .await?;
+    Ok(axum::Json(match link {
+        Some(AccessLinkInfo { created_at, last_used_at }) => {
+            AccessLinkStatus { active: true, created_at: Some(created_at), last_used_at }
+        }
+        None => AccessLinkStatus { active: false, created_at: None, last_used_at: None },
+    }))
 }
 
 /// A link that opens the web app signed in as the user. A new link replaces the previous one.
@@ -219,15 +268,29 @@ pub async fn create_access_link(
     Ok((StatusCode::CREATED, axum::Json(AccessLink { url: format!("/access/{}", issued.secret) })))
 }
 
+/// Revokes the link, and ends the sessions it started: a link that leaked should let nobody in.
 #[utoipa::path(delete, path = "/api/v1/users/{id}/access-link", tag = "users",
-    params(("id" = i64, Path)), responses((status = 204)))]
+    params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn revoke_access_link(
     State(state): State<AppState>,
     caller: Caller,
     Path(user_id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     may_manage_links(&caller, user_id)?;
-    state.db(move |cat| cat.write(|tx| tokens::revoke_kind(tx, user_id, TokenKind::AccessLink))).await?;
+    let actor = caller.actor();
+    state
+        .db(move |cat| {
+            cat.write(|tx| {
+                accounts::get_user(tx, user_id)?.ok_or(shoebox_core::CoreError::NotFound("user"))?;
+                let links = tokens::revoke_kind(tx, user_id, TokenKind::AccessLink)?;
+                let sessions = tokens::revoke_named(tx, user_id, TokenKind::Session, LINK_SESSION)?;
+                if links + sessions > 0 {
+                    actor.record(tx, "access_link.revoke", None, format!("user:{user_id}"), None)?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -238,7 +301,9 @@ pub async fn open_access_link(State(state): State<AppState>, Path(token): Path<S
         .await?
         .filter(|v| v.kind == TokenKind::AccessLink)
         .ok_or_else(ApiError::unauthenticated)?;
-    let session = start_session(&state, verified.user, StatusCode::OK).await?;
+    let link_id = verified.token_id.clone();
+    state.db(move |cat| cat.write(|tx| tokens::touch(tx, &link_id))).await?;
+    let session = start_session(&state, verified.user, LINK_SESSION, StatusCode::OK).await?;
     let mut response = Redirect::to("/").into_response();
     if let Some(cookie) = session.headers().get(header::SET_COOKIE) {
         response.headers_mut().insert(header::SET_COOKIE, cookie.clone());

@@ -2,9 +2,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shoebox_core::accounts::{self, UserChanges};
 use shoebox_core::model::{Role, User};
+use shoebox_core::tokens::{self, AccessLinkInfo};
 use shoebox_core::{workspaces, CoreError};
 use utoipa::ToSchema;
 
@@ -13,7 +14,7 @@ use crate::error::ApiResult;
 use crate::extract::{Json, Path};
 use crate::state::AppState;
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceRole {
     slug: String,
@@ -31,6 +32,17 @@ pub struct NewUser {
     workspaces: Option<Vec<WorkspaceRole>>,
 }
 
+/// A user as the admin's list shows them: where they are a member, and whether they have an access link.
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    #[serde(flatten)]
+    user: User,
+    /// The workspaces they can see and their role in each (every workspace, as admin, for server admins).
+    workspaces: Vec<WorkspaceRole>,
+    /// Their live access link, or null.
+    access_link: Option<AccessLinkInfo>,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
@@ -40,10 +52,26 @@ pub struct UserPatch {
     password: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = Vec<User>)))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<User>>> {
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = Vec<UserView>)))]
+pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<UserView>>> {
     caller.require_server_admin()?;
-    Ok(axum::Json(state.db(|cat| cat.read(accounts::list_users)).await?))
+    let users = state
+        .db(|cat| {
+            cat.read(|c| {
+                let mut out = Vec::new();
+                for user in accounts::list_users(c)? {
+                    let workspaces = accounts::workspaces_of(c, &user)?
+                        .into_iter()
+                        .map(|(ws, role)| WorkspaceRole { slug: ws.slug, role })
+                        .collect();
+                    let access_link = tokens::access_link(c, user.id)?;
+                    out.push(UserView { user, workspaces, access_link });
+                }
+                Ok(out)
+            })
+        })
+        .await?;
+    Ok(axum::Json(users))
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use shoebox_core::accounts::{self, Member};
 use shoebox_core::ingest::template::DEFAULT_TEMPLATE;
 use shoebox_core::model::Role;
-use shoebox_core::workspaces;
+use shoebox_core::{workspaces, CoreError};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -41,6 +41,14 @@ pub struct WorkspacePatch {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
+    role: Role,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    /// The user's name: a workspace admin who is not a server admin cannot list users.
+    username: String,
     role: Role,
 }
 
@@ -127,6 +135,42 @@ pub async fn list_members(
 ) -> ApiResult<axum::Json<Vec<Member>>> {
     let ws = caller.workspace(&state, &slug, Role::Admin).await?;
     Ok(axum::Json(state.db(move |cat| cat.read(|c| accounts::members(c, ws.id))).await?))
+}
+
+/// Adds a member by user name; one who already is a member is a conflict (change the role with PUT).
+#[utoipa::path(post, path = "/api/v1/workspaces/{ws}/members", tag = "workspaces", params(("ws" = String, Path)),
+    request_body = NewMember, responses((status = 201, body = Member), (status = 404), (status = 409)))]
+pub async fn add_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(slug): Path<String>,
+    Json(req): Json<NewMember>,
+) -> ApiResult<(StatusCode, axum::Json<Member>)> {
+    let ws = caller.workspace(&state, &slug, Role::Admin).await?;
+    let actor = caller.actor();
+    let member = state
+        .db(move |cat| {
+            cat.write(|tx| {
+                let (user, _) = accounts::find_login(tx, req.username.trim())?.ok_or(CoreError::NotFound("user"))?;
+                if accounts::members(tx, ws.id)?.iter().any(|m| m.user_id == user.id) {
+                    return Err(CoreError::Conflict(format!(
+                        "{} is already a member; change their role instead",
+                        user.username
+                    )));
+                }
+                accounts::set_role(tx, user.id, ws.id, req.role)?;
+                actor.record(
+                    tx,
+                    "member.set",
+                    Some(ws.id),
+                    format!("user:{}", user.id),
+                    Some(req.role.as_str().into()),
+                )?;
+                Ok(Member { user_id: user.id, username: user.username, role: req.role })
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(member)))
 }
 
 #[utoipa::path(put, path = "/api/v1/workspaces/{ws}/members/{user_id}", tag = "workspaces",

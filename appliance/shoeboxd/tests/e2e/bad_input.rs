@@ -213,4 +213,35 @@ fn credentials_api_key_and_csrf() {
     assert_eq!(real.status(), 201);
     let tokens: Value = with_key(Method::GET, "/api/v1/tokens").bearer_auth(&token).send().unwrap().json().unwrap();
     assert_eq!(tokens.as_array().map(Vec::len), Some(1), "the forged requests created nothing");
+
+    // The web app's <img> and download links cannot add the key: a photo's bytes come with the
+    // session cookie alone, and nothing else does.
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", "family-key".parse().unwrap());
+    let keyed = Api {
+        http: Client::builder().default_headers(headers).build().unwrap(),
+        base: server.base.clone(),
+        token: token.clone(),
+    };
+    let id = keyed.store("p.jpg", &exif_jpeg("2023:07:14 18:30:00", None), &[])["id"].as_i64().unwrap();
+    let get = |p: String| http.get(server.url(&p));
+    for media in [format!("/api/v1/assets/{id}/thumbnail?size=256"), format!("/api/v1/assets/{id}/original")] {
+        assert_eq!(get(media.clone()).header("Cookie", &cookie).send().unwrap().status(), 200, "{media}");
+        let forged = get(media.clone()).header("Cookie", "shoebox_session=made-up").send().unwrap();
+        assert_eq!(error_code(forged), (401, "unauthenticated".into()), "{media}");
+        assert_eq!(
+            error_code(get(media.clone()).bearer_auth(&token).send().unwrap()),
+            (401, "api_key_required".into())
+        );
+    }
+    for (method, path) in [
+        (Method::GET, format!("/api/v1/assets/{id}")),
+        (Method::DELETE, format!("/api/v1/assets/{id}")),
+        (Method::POST, "/api/v1/auth/login".to_string()),
+        (Method::GET, format!("/api/v1/assets/{id}/thumbnailx")),
+    ] {
+        let r = http.request(method.clone(), server.url(&path)).header("Cookie", &cookie).header("X-CSRF-Token", &csrf);
+        assert_eq!(error_code(r.send().unwrap()), (401, "api_key_required".into()), "{method} {path}");
+    }
+    assert_eq!(keyed.asset_count("default"), 1);
 }

@@ -20,4 +20,6 @@ mod systemd;
 mod thumbnails;
 mod upload;
 mod webapp;
+mod webapp_api_key;
+mod webapp_integrations;
 mod webdav;

@@ -362,6 +362,27 @@ pub fn error_code(r: Response) -> (u16, String) {
 
 // ---- media ---------------------------------------------------------------------------------
 
+/// Runs `webui/tests/<script>` (playwright-core driving Debian's Chromium) with `args`, and fails
+/// with the script's report and the server's log unless every step passed.
+pub fn browser_script(server: &Server, script: &str, args: &[&std::ffi::OsStr]) {
+    tool("chromium", "chromium");
+    tool("node", "nodejs");
+    let webui = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../webui");
+    assert!(
+        webui.join("node_modules/playwright-core").exists(),
+        "webui/node_modules is missing: run `npm ci` in webui/ (building shoebox-server does it when npm is installed)"
+    );
+    let out =
+        Command::new("node").current_dir(&webui).arg(format!("tests/{script}")).args(args).output().expect("run node");
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{script} failed:\n{report}\nserver log:\n{}", server.log());
+}
+
+/// Where a browser test leaves its screenshots: `target/tmp/<name>/`.
+pub fn screenshots(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
 pub fn tool(name: &str, package: &str) {
     let found = Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().map(|o| o.status.success());
     assert!(

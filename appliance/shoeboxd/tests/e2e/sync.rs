@@ -244,6 +244,19 @@ fn bad_connections_are_refused_and_store_nothing() {
     }
     let list = admin.get_json("/api/v1/workspaces/default/connections");
     assert_eq!(list, json!([]));
+    // What the web app offers follows the configuration: only S3 works without an app registration.
+    let offers = server.login("anna").get_json("/api/v1/providers");
+    let offer = |p: &str| offers.as_array().unwrap().iter().find(|o| o["provider"] == p).unwrap().clone();
+    assert_eq!(
+        offer("google_drive"),
+        json!({"provider": "google_drive", "configured": false, "setting": "google", "push": "device", "pull": "paste_code"})
+    );
+    assert_eq!(offer("dropbox")["push"], "paste_code");
+    assert_eq!(offer("sharepoint")["setting"], "microsoft");
+    assert_eq!(
+        offer("s3"),
+        json!({"provider": "s3", "configured": true, "setting": null, "push": "keys", "pull": "keys"})
+    );
 }
 
 fn queued(api: &Api, id: i64) -> u64 {

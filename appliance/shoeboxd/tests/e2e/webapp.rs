@@ -1,21 +1,14 @@
 //! The web app in a real browser: `webui/tests/walkthrough.mjs` (playwright-core driving Debian's
-//! Chromium) against a fresh shoeboxd. Screenshots of every page are left in
+//! Chromium) against a fresh shoeboxd, including users, members' roles and access links opened in a
+//! second browser. Screenshots of every page are left in
 //! `target/tmp/webui-screenshots/` to look at.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use crate::support::*;
 
 #[test]
-fn setup_upload_tags_event_token_policy_status_in_chromium() {
-    tool("chromium", "chromium");
-    tool("node", "nodejs");
-    let webui = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../webui");
-    assert!(
-        webui.join("node_modules/playwright-core").exists(),
-        "webui/node_modules is missing: run `npm ci` in webui/ (building shoebox-server does it when npm is installed)"
-    );
+fn setup_upload_tags_event_token_policy_users_access_status_in_chromium() {
     let server = Server::fresh();
     let code = setup_code(&server);
     let media = tempfile::tempdir().unwrap();
@@ -27,20 +20,25 @@ fn setup_upload_tags_event_token_policy_status_in_chromium() {
             path
         })
         .collect();
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("webui-screenshots");
-    let out = Command::new("node")
-        .current_dir(&webui)
-        .arg("tests/walkthrough.mjs")
-        .args([server.base.as_str(), code.as_str()])
-        .arg(&shots)
-        .args(&photos)
-        .output()
-        .expect("run node");
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "the walkthrough failed:\n{report}\nserver log:\n{}", server.log());
-    for shot in
-        ["01-setup", "03-library", "04-photo", "05-events", "06-devices", "07-network", "08-status", "09-library-phone"]
-    {
+    let shots = screenshots("webui-screenshots");
+    let mut args: Vec<&std::ffi::OsStr> = vec![server.base.as_ref(), code.as_ref(), shots.as_ref()];
+    args.extend(photos.iter().map(|p| p.as_os_str()));
+    browser_script(&server, "walkthrough.mjs", &args);
+    for shot in [
+        "01-setup",
+        "03-library",
+        "04-photo",
+        "05-events",
+        "06-devices",
+        "07-network",
+        "08-status",
+        "09-library-phone",
+        "10-users",
+        "11-members",
+        "12-access-link",
+        "13-own-access-link-phone",
+        "14-users-phone",
+    ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "no screenshot {shot}");
     }
 }

@@ -107,6 +107,27 @@ impl GraphFake {
         drive.created.iter().filter_map(|id| drive.items.get(id)).filter(|i| !i.deleted).cloned().collect()
     }
 
+    /// Stores a file at `a/b/c.jpg` from the drive's root, making the folders on the way, as the
+    /// owner would from OneDrive's web page or another device. Returns the item's id.
+    pub fn owner_put(&self, drive_id: &str, path: &str, bytes: Vec<u8>) -> Option<String> {
+        let segments = split(path);
+        let (name, folders) = segments.split_last()?;
+        let mut inner = self.lock();
+        let drive = inner.drive_mut(drive_id)?;
+        let mut parent = drive.resolve("root")?.id.clone();
+        for folder in folders {
+            parent = match drive.child(&parent, folder) {
+                Some(existing) if existing.folder => existing.id.clone(),
+                Some(_) => return None,
+                None => drive.create(&parent, folder, true, Vec::new()),
+            };
+        }
+        if drive.child(&parent, name).is_some() {
+            return None;
+        }
+        Some(drive.create(&parent, name, false, bytes))
+    }
+
     /// Moves (and renames) an item behind the client's back, as another device would.
     pub fn move_item(&self, drive_id: &str, id: &str, new_parent: &str, new_name: &str) -> bool {
         let mut inner = self.lock();
