@@ -59,25 +59,32 @@ pub enum Thumbnail {
 
 /// The cached thumbnail of `asset` at `size` (one of [`SIZES`]), made now if it is not cached.
 pub fn thumbnail(lib: &Library, asset: &Asset, size: u32) -> Result<Thumbnail> {
-    let cached = cache_path(lib, asset, size);
-    if cached.exists() {
-        return Ok(Thumbnail::Jpeg(cached));
+    if let Some(made) = cached(lib, asset, size) {
+        return Ok(Thumbnail::Jpeg(made));
     }
+    let target = cache_path(lib, asset, size);
     if asset.media_type.starts_with("video/") {
         return Ok(Thumbnail::Placeholder(Placeholder::Video));
     }
     if !matches!(asset.media_type.as_str(), "image/jpeg" | "image/png" | "image/gif" | "image/webp") {
         return Ok(Thumbnail::Placeholder(Placeholder::NotDecodedYet));
     }
-    let image = match decode(&lib.asset_path(asset)) {
+    let path = lib.asset_path(asset);
+    let decoded = if asset.media_type == "image/jpeg" { decode_jpeg_scaled(&path, size) } else { decode(&path) };
+    let image = match decoded {
         Ok(image) => image,
         Err(placeholder) => return Ok(Thumbnail::Placeholder(placeholder)),
     };
     let small = image.thumbnail(size, size).into_rgb8();
-    write_atomically(lib, &cached, |out| {
+    write_atomically(lib, &target, |out| {
         JpegEncoder::new_with_quality(out, QUALITY).encode_image(&small).map_err(std::io::Error::other)
     })?;
-    Ok(Thumbnail::Jpeg(cached))
+    Ok(Thumbnail::Jpeg(target))
+}
+
+/// The thumbnail if it is made already: no decoding, so callers need not wait for a decode slot.
+pub fn cached(lib: &Library, asset: &Asset, size: u32) -> Option<PathBuf> {
+    Some(cache_path(lib, asset, size)).filter(|p| p.exists())
 }
 
 fn cache_path(lib: &Library, asset: &Asset, size: u32) -> PathBuf {
@@ -99,6 +106,40 @@ fn decode(path: &Path) -> std::result::Result<DynamicImage, Placeholder> {
     let orientation = decoder.orientation().ok();
     let mut image = DynamicImage::from_decoder(decoder).map_err(classify)?;
     if let Some(orientation) = orientation {
+        image.apply_orientation(orientation);
+    }
+    Ok(image)
+}
+
+/// A JPEG decoded at the smallest of 1/8, 1/4, 1/2 or full scale that still covers `size` (the
+/// IDCT does the shrinking), upright; about 30 times less work than a full decode for a phone's
+/// photo and a grid thumbnail. Pixel formats the scaled path does not convert (CMYK, 16-bit grey)
+/// go through the full decode.
+fn decode_jpeg_scaled(path: &Path, size: u32) -> std::result::Result<DynamicImage, Placeholder> {
+    let file = fs::File::open(path).map_err(|_| Placeholder::Unreadable)?;
+    let mut decoder = jpeg_decoder::Decoder::new(BufReader::new(file));
+    decoder.read_info().map_err(|_| Placeholder::Unreadable)?;
+    let info = decoder.info().ok_or(Placeholder::Unreadable)?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(Placeholder::TooLarge);
+    }
+    let format = info.pixel_format;
+    if !matches!(format, jpeg_decoder::PixelFormat::L8 | jpeg_decoder::PixelFormat::RGB24) {
+        return decode(path);
+    }
+    // The scale keeps the longest side at `size` or more: the side `thumbnail` fits.
+    let want = u16::try_from(size).unwrap_or(u16::MAX);
+    let (w, h) = decoder.scale(want, want).map_err(|_| Placeholder::Unreadable)?;
+    decoder.set_max_decoding_buffer_size(usize::try_from(MAX_ALLOC).unwrap_or(usize::MAX));
+    let pixels = decoder.decode().map_err(|_| Placeholder::Unreadable)?;
+    let (w, h) = (u32::from(w), u32::from(h));
+    let mut image = match format {
+        jpeg_decoder::PixelFormat::L8 => image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
+        _ => image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
+    }
+    .ok_or(Placeholder::Unreadable)?;
+    if let Some(orientation) = decoder.exif_data().and_then(image::metadata::Orientation::from_exif_chunk) {
         image.apply_orientation(orientation);
     }
     Ok(image)

@@ -8,6 +8,9 @@ import { bytes, html } from '../ui';
 
 const PAGE = 120;
 
+/** On a phone the filters start folded, so the first screen shows photos rather than inputs. */
+const wide = typeof matchMedia === 'function' && matchMedia('(min-width: 40rem)').matches;
+
 interface Filters {
   from: string;
   to: string;
@@ -107,6 +110,8 @@ export function Library({ workspace }: { workspace: WorkspaceRole }) {
   return html`
     <section class="library" onDragOver=${(e: DragEvent) => e.preventDefault()} onDrop=${onDrop}>
       <h1>${workspace.name}</h1>
+      <details class="filter-box" open=${wide}>
+      <summary>Filter</summary>
       <form class="filters" role="search" onSubmit=${(e: Event) => e.preventDefault()}>
         ${/* Not bound to state: a page arriving while someone types would reset what they typed. */ ''}
         <label>From <input type="date" onChange=${setFilter('from')} /></label>
@@ -118,9 +123,10 @@ export function Library({ workspace }: { workspace: WorkspaceRole }) {
         </select></label>
         <label>Search <input type="search" onChange=${setFilter('q')} /></label>
       </form>
+      </details>
       ${canUpload &&
       html`<div class="dropzone">
-        <p>Drop photos and videos here, or</p>
+        <p class="drop-hint">Drop photos and videos here, or</p>
         <label class="button">Choose files<input type="file" multiple accept="image/*,video/*" class="hidden"
           onChange=${(e: Event) => { const input = e.target as HTMLInputElement; if (input.files) send(input.files); input.value = ''; }} /></label>
       </div>`}

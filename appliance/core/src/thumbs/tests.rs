@@ -130,3 +130,38 @@ fn videos_and_heic_get_their_placeholders() {
     asset.media_type = "image/heic".into();
     assert_eq!(thumbnail(&f.lib, &asset, 256).unwrap(), Thumbnail::Placeholder(Placeholder::NotDecodedYet));
 }
+
+/// `jpeg` with an Exif APP1 segment saying how the camera was held (`orientation`, 1–8).
+fn with_orientation(jpeg: &[u8], orientation: u8) -> Vec<u8> {
+    let mut tiff = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01".to_vec();
+    tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0, 0, 0, 0, 0]);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((tiff.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&tiff);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+#[test]
+fn a_phone_photo_held_upright_gets_an_upright_thumbnail() {
+    let f = fixture().unwrap();
+    // Stored 1200 wide, 800 high, with "rotate 90° clockwise to view": a portrait.
+    let asset = stored(&f, "portrait.jpg", &with_orientation(&encoded(ImageFormat::Jpeg, 1200, 800, 4), 6));
+    for size in SIZES {
+        let Thumbnail::Jpeg(path) = thumbnail(&f.lib, &asset, size).unwrap() else { panic!("placeholder") };
+        let (w, h) = dimensions(&path);
+        assert!(h == size.min(1200) && w < h, "at {size}: {w}x{h} is not a portrait");
+    }
+}
+
+#[test]
+fn a_jpeg_claiming_60000_pixels_a_side_gets_a_placeholder() {
+    let f = fixture().unwrap();
+    let mut bomb = encoded(ImageFormat::Jpeg, 64, 64, 5);
+    let sof = bomb.windows(2).position(|w| w == [0xFF, 0xC0]).expect("a baseline JPEG");
+    // SOF0: marker, length (2), precision (1), height (2), width (2).
+    bomb[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]);
+    let asset = stored(&f, "bomb.jpg", &bomb);
+    assert_eq!(thumbnail(&f.lib, &asset, 256).unwrap(), Thumbnail::Placeholder(Placeholder::TooLarge));
+}

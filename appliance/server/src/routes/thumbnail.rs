@@ -41,9 +41,17 @@ pub async fn get_thumbnail(
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains(&etag)) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
-    // Decoding takes a photo's worth of memory and a core: a few at a time, however many ask.
-    let _permit = state.thumbnail_permits.acquire().await.map_err(|_| ApiError::internal())?;
-    let made = state.blocking(move |_, lib| thumbs::thumbnail(lib, &asset, size)).await?;
+    // A made thumbnail is only read: it never waits behind others being decoded.
+    let looked_up = asset.clone();
+    let cached = state.blocking(move |_, lib| Ok(thumbs::cached(lib, &looked_up, size))).await?;
+    let made = match cached {
+        Some(path) => Thumbnail::Jpeg(path),
+        None => {
+            // Decoding takes a photo's worth of memory and a core: a few at a time, however many ask.
+            let _permit = state.thumbnail_permits.acquire().await.map_err(|_| ApiError::internal())?;
+            state.blocking(move |_, lib| thumbs::thumbnail(lib, &asset, size)).await?
+        }
+    };
     let response = match made {
         Thumbnail::Jpeg(path) => {
             let bytes = tokio::fs::read(&path).await.map_err(|e| {
