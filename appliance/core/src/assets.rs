@@ -50,6 +50,18 @@ pub fn get(conn: &Connection, id: AssetId) -> Result<Option<(Asset, WorkspaceId)
         .optional()?)
 }
 
+/// Ready assets with an id above `after`, in id order, up to `limit`; it stops short of the first
+/// row still being placed, so a caller walking the ids never passes one that becomes ready later.
+pub fn ready_after(conn: &Connection, after: AssetId, limit: u32) -> Result<Vec<Asset>> {
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE a.id > ?1 AND a.state = 'ready'
+           AND a.id < COALESCE((SELECT MIN(id) FROM assets WHERE id > ?1 AND state != 'ready'), 9223372036854775807)
+         ORDER BY a.id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![after, limit], from_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 /// Any row (ready or being placed) with this content in the workspace.
 pub fn find_by_sha(conn: &Connection, workspace: WorkspaceId, sha256: &[u8; 32]) -> Result<Option<Asset>> {
     Ok(conn

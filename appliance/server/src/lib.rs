@@ -10,8 +10,10 @@ mod header_limit;
 pub mod policy;
 pub mod routes;
 pub mod state;
+mod thumbnailer;
 mod webui;
 
 pub use routes::router;
 pub use routes::tus::spawn_sweeper;
 pub use state::{AppState, Settings};
+pub use thumbnailer::spawn_thumbnailer;

@@ -55,6 +55,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let state = AppState::new(opened.catalogue, opened.library, settings, stored_policy, setup_code, sync.clone());
     let sweeper = shoebox_server::spawn_sweeper(state.clone());
+    let thumbnailer = shoebox_server::spawn_thumbnailer(state.clone());
     // A connection's state or queue moved: the status (and MQTT) shows it.
     let sync_changes = {
         let (mut changes, state) = (sync.subscribe(), state.clone());
@@ -117,6 +118,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
     sweeper.abort();
+    thumbnailer.abort();
     sync_changes.abort();
     sync.stop();
     if let Some(watchdog) = watchdog {

@@ -4,7 +4,7 @@
 
 mod migrations;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,15 +20,16 @@ pub struct Catalogue {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    /// Tables the open write transaction inserted rows into (SQLite's update hook, which also sees
-    /// rows inserted by triggers).
-    inserted: Arc<Mutex<HashSet<String>>>,
-    /// Called after a committed write that inserted into their table, so work queued in the
-    /// catalogue (the sync outbox) is picked up at once instead of at the next poll.
-    on_insert: Mutex<Vec<(&'static str, InsertListener)>>,
+    /// Tables the open write transaction wrote rows of, and whether it inserted any (SQLite's
+    /// update hook, which also sees rows written by triggers).
+    written: Arc<Mutex<HashMap<String, bool>>>,
+    /// Called after a committed write of their table (inserts only, unless the flag says updates
+    /// too), so work queued in the catalogue (the sync outbox, new photos' thumbnails) is picked up
+    /// at once instead of at the next poll.
+    listeners: Mutex<Vec<(&'static str, bool, WriteListener)>>,
 }
 
-type InsertListener = Box<dyn Fn() + Send + Sync>;
+type WriteListener = Box<dyn Fn() + Send + Sync>;
 
 impl std::fmt::Debug for Catalogue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41,13 +42,17 @@ impl Catalogue {
     pub fn open(path: &Path) -> Result<Self> {
         let mut writer = open_connection(path, true)?;
         migrations::apply(&mut writer)?;
-        let inserted: Arc<Mutex<HashSet<String>>> = Arc::default();
-        let seen = inserted.clone();
+        let written: Arc<Mutex<HashMap<String, bool>>> = Arc::default();
+        let seen = written.clone();
         writer.update_hook(Some(move |action: Action, _db: &str, table: &str, _row: i64| {
-            if action == Action::SQLITE_INSERT {
+            if matches!(action, Action::SQLITE_INSERT | Action::SQLITE_UPDATE) {
                 let mut seen = seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                if !seen.contains(table) {
-                    seen.insert(table.to_string());
+                let inserted = action == Action::SQLITE_INSERT;
+                match seen.get_mut(table) {
+                    Some(any_insert) => *any_insert |= inserted,
+                    None => {
+                        seen.insert(table.to_string(), inserted);
+                    }
                 }
             }
         }));
@@ -55,8 +60,8 @@ impl Catalogue {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
-            inserted,
-            on_insert: Mutex::new(Vec::new()),
+            written,
+            listeners: Mutex::new(Vec::new()),
         })
     }
 
@@ -76,12 +81,14 @@ impl Catalogue {
                 Err(e)
             }
         };
-        let inserted = std::mem::take(&mut *self.inserted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let written = std::mem::take(&mut *self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         drop(conn);
         let value = committed?;
-        if !inserted.is_empty() {
-            for (table, listener) in self.on_insert.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter() {
-                if inserted.contains(*table) {
+        if !written.is_empty() {
+            for (table, updates_too, listener) in
+                self.listeners.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter()
+            {
+                if written.get(*table).is_some_and(|inserted| *inserted || *updates_too) {
                     listener();
                 }
             }
@@ -92,7 +99,12 @@ impl Catalogue {
     /// Calls `listener` after every committed write that inserted rows into `table` (from the
     /// writing thread: keep it short).
     pub fn on_insert(&self, table: &'static str, listener: impl Fn() + Send + Sync + 'static) {
-        self.on_insert.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((table, Box::new(listener)));
+        self.listeners.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((table, false, Box::new(listener)));
+    }
+
+    /// Like [`Catalogue::on_insert`], for writes that inserted or updated rows of `table`.
+    pub fn on_write(&self, table: &'static str, listener: impl Fn() + Send + Sync + 'static) {
+        self.listeners.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((table, true, Box::new(listener)));
     }
 
     /// Runs `f` on a reader connection (a consistent snapshot for the duration of `f`).

@@ -39,3 +39,27 @@ fn photos_get_jpeg_thumbnails_and_videos_a_placeholder() {
     let other: serde_json::Value = r.json().unwrap();
     assert_eq!(api.get(&format!("/api/v1/assets/{}/thumbnail", other["asset"]["id"])).status(), 404);
 }
+
+/// Made in the background as photos arrive, and at start for photos that have none, so the
+/// library's first screen is read from the cache.
+#[test]
+fn grid_thumbnails_are_made_without_being_asked() {
+    let mut server = Server::start();
+    let api = server.login("anna");
+    let photo = api.store("a.jpg", &exif_jpeg("2023:07:14 18:30:00", None), &[]);
+    let sha = photo["sha256"].as_str().unwrap().to_string();
+    let cached = server.library().join(format!(".shoebox-tmp/thumbs/{}/{sha}-256.jpg", &sha[..2]));
+    let appears = || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !cached.exists() {
+            assert!(std::time::Instant::now() < deadline, "no thumbnail made for {sha}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    appears();
+    // Gone while the box was down (a cleaned cache): made again at start.
+    server.stop();
+    std::fs::remove_file(&cached).unwrap();
+    server.spawn();
+    appears();
+}
