@@ -28,6 +28,9 @@ function useHash(): string {
   return hash;
 }
 
+/** Pages about the user or the box rather than a workspace: they work for someone in none. */
+const OUTSIDE_WORKSPACES = ['devices', 'network', 'status', 'users', 'access'];
+
 type Session =
   | { kind: 'loading' }
   | { kind: 'api-key'; wrong: boolean }
@@ -108,7 +111,7 @@ function App() {
       <span class="who">${me.user.username}</span>
       <button type="button" onClick=${logout}>Sign out</button>
     </header>
-    <main>${current ? body : html`<p>You are not a member of any workspace yet.</p>`}</main>
+    <main>${current || OUTSIDE_WORKSPACES.includes(page) ? body : html`<p>You are not a member of any workspace yet.</p>`}</main>
   `;
 }
 
