@@ -1,15 +1,21 @@
 //! Grid thumbnails made in the background as photos arrive, whichever way they come (upload,
 //! WebDAV, a cloud import), so the library's first screen is read from the cache instead of
 //! waiting for decodes. At start it walks the whole catalogue once, making what is missing (a
-//! library from before, or photos whose thumbnails were deleted), then follows new rows. It takes
-//! one decode slot at a time, so a request for a thumbnail not made yet always finds the other.
+//! library from before, or photos whose thumbnails were deleted), then follows new rows.
+//!
+//! The decodes run on one thread of their own at a lower scheduling priority (nice 10): on a box
+//! with two cores, a phone's backup and the pages people are looking at come first, and the
+//! thumbnails take what is left. It holds one decode slot at a time, so a request for a thumbnail
+//! not made yet always finds the other.
 
+use std::sync::mpsc;
 use std::time::Duration;
 
 use shoebox_core::assets;
-use shoebox_core::model::AssetId;
+use shoebox_core::model::{Asset, AssetId};
 use shoebox_core::thumbs::{self, Thumbnail};
-use tokio::sync::Notify;
+use shoebox_core::Library;
+use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
 use crate::state::AppState;
@@ -17,13 +23,19 @@ use crate::state::AppState;
 const BATCH: u32 = 200;
 /// A look now and then even without news, in case a write came from outside this process.
 const IDLE_LOOK: Duration = Duration::from_secs(60);
+/// How much lower than serving the decoding thread runs (nice(1) terms).
+const NICENESS: i32 = 10;
+
+type Job = Box<dyn FnOnce(&Library) + Send>;
 
 pub fn spawn_thumbnailer(state: AppState) -> JoinHandle<()> {
     let arrived = std::sync::Arc::new(Notify::new());
     let notify = arrived.clone();
     // Inserted while being placed, then updated once ready: both wake the walk.
     state.catalogue.on_write("assets", move || notify.notify_one());
+    let decoder = decoding_thread(state.library.clone());
     tokio::spawn(async move {
+        let Some(decoder) = decoder else { return };
         let mut after: AssetId = 0;
         loop {
             let batch = match state.db(move |cat| cat.read(|c| assets::ready_after(c, after, BATCH))).await {
@@ -39,13 +51,35 @@ pub fn spawn_thumbnailer(state: AppState) -> JoinHandle<()> {
             }
             for asset in batch {
                 after = asset.id;
-                make(&state, asset).await;
+                make(&state, &decoder, asset).await;
             }
         }
     })
 }
 
-async fn make(state: &AppState, asset: shoebox_core::model::Asset) {
+/// The thread the decodes run on; None (and no background thumbnails) if it cannot be started.
+fn decoding_thread(library: std::sync::Arc<Library>) -> Option<mpsc::Sender<Job>> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let started = std::thread::Builder::new().name("thumbnailer".into()).spawn(move || {
+        // On Linux a thread id names the thread alone: the rest of the process keeps its priority.
+        let tid = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(tid), NICENESS) {
+            tracing::debug!(error = %e, "the thumbnailer keeps the normal priority");
+        }
+        for job in queue {
+            job(&library);
+        }
+    });
+    match started {
+        Ok(_) => Some(jobs),
+        Err(e) => {
+            tracing::warn!(error = %e, "no background thumbnails: they are made on request");
+            None
+        }
+    }
+}
+
+async fn make(state: &AppState, decoder: &mpsc::Sender<Job>, asset: Asset) {
     let size = thumbs::SIZES[0];
     let id = asset.id;
     let probe = asset.clone();
@@ -53,10 +87,17 @@ async fn make(state: &AppState, asset: shoebox_core::model::Asset) {
         return;
     }
     let Ok(_permit) = state.thumbnail_permits.acquire().await else { return };
-    match state.blocking(move |_, lib| thumbs::thumbnail(lib, &asset, size)).await {
-        Ok(Thumbnail::Jpeg(_)) => tracing::debug!(asset = id, "thumbnail made"),
+    let (done, made) = oneshot::channel();
+    let job: Job = Box::new(move |lib| {
+        let _ = done.send(thumbs::thumbnail(lib, &asset, size));
+    });
+    if decoder.send(job).is_err() {
+        return;
+    }
+    match made.await {
+        Ok(Ok(Thumbnail::Jpeg(_))) => tracing::debug!(asset = id, "thumbnail made"),
         // Videos, HEIC, broken files: the request path answers them with a placeholder.
-        Ok(Thumbnail::Placeholder(_)) => {}
-        Err(e) => tracing::warn!(asset = id, error = ?e, "making a thumbnail"),
+        Ok(Ok(Thumbnail::Placeholder(_))) | Err(_) => {}
+        Ok(Err(e)) => tracing::warn!(asset = id, error = ?e, "making a thumbnail"),
     }
 }
