@@ -1,7 +1,9 @@
 //! The one pacer every provider's calls go through: at most `concurrency` calls at once, at most
-//! one call start per `min_interval` (the provider's request rate), and on a retryable error a
-//! pause before the next attempt: the provider's `Retry-After` when it gave one, otherwise an
-//! exponential back-off with jitter, for at most `max_attempts` attempts in all.
+//! one call start per `min_interval` on average (the provider's request rate; a burst of calls may
+//! start at once where the provider's quota is counted over a minute, see [`Pacer::with_burst`]),
+//! and on a retryable error a pause before the next attempt: the provider's `Retry-After` when it
+//! gave one, otherwise an exponential back-off with jitter, for at most `max_attempts` attempts in
+//! all.
 
 use std::future::Future;
 use std::time::Duration;
@@ -41,12 +43,29 @@ impl Default for PacerSettings {
 pub struct Pacer {
     settings: PacerSettings,
     permits: Semaphore,
+    /// When the next call would start if calls were spaced exactly `min_interval` apart.
     next_start: Mutex<Instant>,
+    /// How many calls may start ahead of that spacing (1: none).
+    burst: u32,
 }
 
 impl Pacer {
     pub fn new(settings: PacerSettings) -> Self {
-        Pacer { permits: Semaphore::new(settings.concurrency.max(1)), next_start: Mutex::new(Instant::now()), settings }
+        Pacer {
+            permits: Semaphore::new(settings.concurrency.max(1)),
+            next_start: Mutex::new(Instant::now()),
+            settings,
+            burst: 1,
+        }
+    }
+
+    /// Lets up to `burst` calls start at once after a quiet spell, the rate over time staying one
+    /// per `min_interval`: in any span of time, at most `burst` more calls start than the rate
+    /// alone allows. For providers whose quota counts calls per minute, not their spacing, so a
+    /// short backlog is not held to the spacing a long one needs.
+    pub fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst.max(1);
+        self
     }
 
     pub fn settings(&self) -> &PacerSettings {
@@ -93,11 +112,13 @@ impl Pacer {
             return;
         }
         let start = {
+            // The generic cell rate algorithm: `next` runs ahead of now by at most `burst` spacings.
             let mut next = self.next_start.lock().await;
             let now = Instant::now();
-            let start = (*next).max(now);
-            *next = start + self.settings.min_interval;
-            start
+            let due = (*next).max(now);
+            let ahead = self.settings.min_interval.saturating_mul(self.burst - 1);
+            *next = due + self.settings.min_interval;
+            due.checked_sub(ahead).map_or(now, |start| start.max(now))
         };
         tokio::time::sleep_until(start).await;
     }
@@ -239,5 +260,37 @@ mod tests {
         assert!(peak.load(Ordering::SeqCst) <= 2);
         // Ten starts 100 ms apart: the last starts at 0.9 s at the earliest.
         assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    }
+
+    /// When each of `n` calls started, relative to the first call's time.
+    async fn starts(pacer: &Pacer, n: usize) -> Vec<Duration> {
+        let origin = Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..n {
+            pacer.run("t", || async { Ok::<_, RemoteError>(()) }).await.unwrap();
+            at.push(origin.elapsed());
+        }
+        at
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_starts_at_once_then_the_rate_holds() {
+        let interval = Duration::from_millis(100);
+        let pacer = Pacer::new(PacerSettings { min_interval: interval, ..PacerSettings::default() }).with_burst(3);
+        let at = starts(&pacer, 6).await;
+        assert_eq!(at[..3], [Duration::ZERO; 3], "the burst");
+        assert_eq!(at[3..], [interval, interval * 2, interval * 3], "then one per interval");
+        // After a quiet spell the burst is back, never more than it.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let at = starts(&pacer, 4).await;
+        assert_eq!(at, [Duration::ZERO, Duration::ZERO, Duration::ZERO, interval]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_burst_calls_are_spaced() {
+        let interval = Duration::from_millis(100);
+        let pacer = Pacer::new(PacerSettings { min_interval: interval, ..PacerSettings::default() });
+        let at = starts(&pacer, 3).await;
+        assert_eq!(at, [Duration::ZERO, interval, interval * 2]);
     }
 }

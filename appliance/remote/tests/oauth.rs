@@ -41,7 +41,8 @@ async fn device_flow_waits_for_the_owner_then_gets_tokens() {
     for provider in ["google", "microsoft"] {
         let fakes = fakes().await;
         let start = DeviceFlow::start(&settings(&fakes, provider), token_http().unwrap()).await.unwrap();
-        assert!(start.verification_url.starts_with("https://"), "{provider}: {}", start.verification_url);
+        // The provider's page where the owner types the code (the fake serves one).
+        assert_eq!(start.verification_url, fakes.url(&format!("/oauth/{provider}/verify")), "{provider}");
         assert_eq!(start.user_code.len(), 9);
         let oauth = fakes.oauth.clone();
         let code = start.user_code.clone();

@@ -1,6 +1,8 @@
 //! The push outbox: replications still to do, filled by the catalogue's triggers in the same
 //! transaction that stores (or moves, or deletes) a photo, and emptied by the push workers.
 
+use std::collections::HashSet;
+
 use shoebox_core::model::{now_utc, AssetId};
 use shoebox_core::rusqlite::{params, Connection as Db, OptionalExtension};
 use shoebox_core::Result;
@@ -26,7 +28,7 @@ pub struct Job {
 }
 
 /// Takes up to `limit` jobs that are due and not in `busy`, oldest first, marking them started.
-pub fn take(db: &Db, connection: ConnectionId, limit: usize, busy: &[i64]) -> Result<Vec<Job>> {
+pub fn take(db: &Db, connection: ConnectionId, limit: usize, busy: &HashSet<i64>) -> Result<Vec<Job>> {
     let now = now_utc();
     let mut stmt = db.prepare_cached(
         "SELECT id, op, asset_id, rel_path, attempts, started_at IS NOT NULL FROM outbox
@@ -55,14 +57,20 @@ pub fn take(db: &Db, connection: ConnectionId, limit: usize, busy: &[i64]) -> Re
             jobs.push(job);
         }
     }
+    let mut started = db.prepare_cached("UPDATE outbox SET started_at = ?2 WHERE id = ?1")?;
     for job in &jobs {
-        db.execute("UPDATE outbox SET started_at = ?2 WHERE id = ?1", params![job.id, now])?;
+        started.execute(params![job.id, now])?;
     }
     Ok(jobs)
 }
 
-pub fn done(db: &Db, job: i64) -> Result<()> {
-    db.execute("DELETE FROM outbox WHERE id = ?1", [job])?;
+/// The jobs are done: the remote confirmed them (or there was nothing left to send). One
+/// transaction for many, because each commit waits for the disk.
+pub fn done(db: &Db, jobs: &[i64]) -> Result<()> {
+    let mut stmt = db.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
+    for job in jobs {
+        stmt.execute([job])?;
+    }
     Ok(())
 }
 

@@ -1,75 +1,269 @@
-//! One push connection's worker: takes due jobs from the outbox, a few at a time, replicates each,
-//! and records the outcome. A job survives anything short of success: it is removed only once the
-//! remote holds the file (or the file is gone from the box), and a job that was started before is
-//! checked at the remote first, so a crash never leads to sending a photo twice.
+//! One push connection's worker: takes due jobs from the outbox, replicates `push_concurrency` of
+//! them at a time, and records the outcomes. A job survives anything short of success: it is
+//! removed only once the remote holds the file (or the file is gone from the box), and a job that
+//! was started before is checked at the remote first, so a crash never leads to sending a photo
+//! twice.
+//!
+//! Every commit waits for the disk (the catalogue runs `synchronous=FULL`), so the catalogue is not
+//! asked once per job: jobs are taken a batch at a time into a small local queue, ahead of the
+//! uploads that will need them, and successes are recorded a batch at a time. Both run beside the
+//! uploads rather than between them. A crash loses nothing by it: a job taken but not recorded as
+//! done is still in the outbox, marked started, so it is looked up at the remote before it is sent.
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use shoebox_remote::{ErrorClass, Remote, RemoteError, RemotePath};
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinHandle, JoinSet};
+use tokio::time::Instant;
 
 use crate::connections::{self, ConnectionId, State};
 use crate::outbox::{self, Job, Op};
-use crate::Shared;
+use crate::{Result, Shared};
 
 /// How long an idle worker sleeps before looking at the outbox on its own (it is woken at once
 /// when work is queued).
 const IDLE_POLL: Duration = Duration::from_secs(60);
 const MAX_BACKOFF_SECS: u64 = 3600;
+/// Jobs taken ahead of the uploads: one take per this many jobs or so.
+const PREFETCH: usize = 32;
+/// Successes are recorded once this many wait, or once the oldest has waited `RECORD_DELAY`, or
+/// when nothing else is left to do; a commit per batch instead of per job.
+const RECORD_BATCH: usize = 32;
+const RECORD_DELAY: Duration = Duration::from_millis(20);
+
+type Outcome = (Job, Result<(), RemoteError>);
 
 pub(crate) async fn run(shared: Arc<Shared>, id: ConnectionId, remote: Arc<dyn Remote>, wake: Arc<Notify>) {
-    let limit = shared.settings.push_concurrency.max(1);
-    let mut running: JoinSet<(Job, Result<(), RemoteError>)> = JoinSet::new();
-    let mut busy: Vec<i64> = Vec::new();
-    // Syncing: the state says so. Settled: the state says idle since the queue last ran dry.
-    let (mut syncing, mut settled) = (false, false);
+    let mut worker = Worker::new(shared, id, remote);
     loop {
-        if running.len() < limit {
-            let (room, taken) = (limit - running.len(), busy.clone());
-            let jobs = shared.db(move |cat| cat.write(|tx| outbox::take(tx, id, room, &taken))).await;
-            match jobs {
-                Ok(jobs) => {
-                    if !jobs.is_empty() {
-                        settled = false;
-                        if !syncing {
-                            syncing = true;
-                            shared.set_state(id, State::Syncing, None).await;
-                        }
-                    }
-                    for job in jobs {
-                        busy.push(job.id);
-                        let (shared, remote) = (shared.clone(), remote.clone());
-                        running.spawn(async move {
-                            let result = replicate(&shared, remote.as_ref(), &job).await;
-                            (job, result)
-                        });
-                    }
-                }
-                Err(e) => tracing::warn!(connection = id, error = %e, "reading the outbox failed"),
-            }
-        }
-        if running.is_empty() {
-            let wait = idle(&shared, id, &mut settled).await;
-            syncing = false;
+        worker.start_queued();
+        worker.take_more();
+        worker.record_if_due();
+        if worker.is_empty() {
+            let wait = idle(&worker.shared, id, &mut worker.settled).await;
+            worker.syncing = false;
             tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+                () = wake.notified() => worker.woken(),
+                () = tokio::time::sleep(wait) => worker.woken(),
             }
             continue;
         }
         tokio::select! {
-            Some(joined) = running.join_next() => {
-                let Ok((job, result)) = joined else { continue };
-                busy.retain(|b| *b != job.id);
-                if !record(&shared, id, &job, result).await {
+            Some(joined) = worker.running.join_next() => {
+                if !worker.finished(joined).await {
                     // The account no longer works: nothing else will either. The jobs stay queued.
-                    running.abort_all();
+                    worker.stop().await;
                     return;
                 }
             }
-            () = wake.notified() => {}
+            taken = joined(&mut worker.taking), if worker.taking.is_some() => worker.took(taken).await,
+            recorded = joined(&mut worker.recording), if worker.recording.is_some() => worker.recorded(recorded),
+            () = tokio::time::sleep_until(worker.record_at), if worker.waiting_to_record() => {}
+            () = wake.notified() => worker.woken(),
+        }
+    }
+}
+
+/// Waits for a background catalogue call and clears its slot.
+async fn joined<T>(slot: &mut Option<JoinHandle<T>>) -> std::result::Result<T, JoinError> {
+    let result = match slot.as_mut() {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    };
+    *slot = None;
+    result
+}
+
+/// What one push connection's worker has in hand.
+struct Worker {
+    shared: Arc<Shared>,
+    id: ConnectionId,
+    remote: Arc<dyn Remote>,
+    limit: usize,
+    /// Taken from the outbox, not started yet.
+    queue: VecDeque<Job>,
+    running: JoinSet<Outcome>,
+    /// Every job taken and not yet recorded (queued, running, or done and waiting to be
+    /// recorded): a take must not hand them out again.
+    busy: HashSet<i64>,
+    /// Succeeded, to be removed from the outbox.
+    succeeded: Vec<i64>,
+    /// When `succeeded` is recorded at the latest.
+    record_at: Instant,
+    taking: Option<JoinHandle<Result<Vec<Job>>>>,
+    /// Successes being recorded, and how it went.
+    recording: Option<JoinHandle<(Vec<i64>, Result<()>)>>,
+    /// The last take found fewer jobs than it asked for: no other take until new work is queued
+    /// (a wake) or the worker comes back from idle.
+    exhausted: bool,
+    /// Wakes so far, so a take that was already running when work was queued is not trusted to
+    /// have seen it.
+    wakes: u64,
+    wakes_at_take: u64,
+    /// How many jobs the running take asked for.
+    asked: usize,
+    /// The state says syncing.
+    syncing: bool,
+    /// The state says idle since the queue last ran dry.
+    settled: bool,
+}
+
+impl Worker {
+    fn new(shared: Arc<Shared>, id: ConnectionId, remote: Arc<dyn Remote>) -> Self {
+        let limit = shared.settings.push_concurrency.max(1);
+        Worker {
+            shared,
+            id,
+            remote,
+            limit,
+            queue: VecDeque::new(),
+            running: JoinSet::new(),
+            busy: HashSet::new(),
+            succeeded: Vec::new(),
+            record_at: Instant::now(),
+            taking: None,
+            recording: None,
+            exhausted: false,
+            wakes: 0,
+            wakes_at_take: 0,
+            asked: 0,
+            syncing: false,
+            settled: false,
+        }
+    }
+
+    /// Nothing queued, running, being taken or waiting to be recorded.
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+            && self.running.is_empty()
+            && self.taking.is_none()
+            && self.recording.is_none()
+            && self.succeeded.is_empty()
+    }
+
+    fn woken(&mut self) {
+        self.wakes += 1;
+        self.exhausted = false;
+    }
+
+    /// Starts queued jobs up to the concurrency limit.
+    fn start_queued(&mut self) {
+        while self.running.len() < self.limit {
+            let Some(job) = self.queue.pop_front() else { return };
+            let (shared, remote) = (self.shared.clone(), self.remote.clone());
+            self.running.spawn(async move {
+                let result = replicate(&shared, remote.as_ref(), &job).await;
+                (job, result)
+            });
+        }
+    }
+
+    /// Takes the next batch in the background when the local queue runs low.
+    fn take_more(&mut self) {
+        if self.taking.is_some() || self.exhausted || self.queue.len() >= self.limit {
+            return;
+        }
+        let room = self.limit + PREFETCH - self.queue.len() - self.running.len().min(self.limit);
+        let (id, busy) = (self.id, self.busy.clone());
+        (self.wakes_at_take, self.asked) = (self.wakes, room);
+        let shared = self.shared.clone();
+        let take = async move { shared.db(move |cat| cat.write(|tx| outbox::take(tx, id, room, &busy))).await };
+        self.taking = Some(tokio::spawn(take));
+    }
+
+    async fn took(&mut self, taken: std::result::Result<Result<Vec<Job>>, JoinError>) {
+        let jobs = match taken.map_err(|e| crate::SyncError::Internal(e.to_string())).and_then(|r| r) {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(connection = self.id, error = %e, "reading the outbox failed");
+                // Not again at once: a wake or the idle poll tries again.
+                self.exhausted = true;
+                return;
+            }
+        };
+        self.exhausted = jobs.len() < self.asked && self.wakes == self.wakes_at_take;
+        if jobs.is_empty() {
+            return;
+        }
+        self.settled = false;
+        if !self.syncing {
+            self.syncing = true;
+            self.shared.set_state(self.id, State::Syncing, None).await;
+        }
+        for job in jobs {
+            self.busy.insert(job.id);
+            self.queue.push_back(job);
+        }
+    }
+
+    /// A replication ended: successes wait to be recorded in a batch, failures are recorded now.
+    /// False when the connection needs the owner to reconnect it.
+    async fn finished(&mut self, joined: std::result::Result<Outcome, JoinError>) -> bool {
+        let Ok((job, result)) = joined else { return true };
+        let Err(error) = result else {
+            if self.succeeded.is_empty() {
+                self.record_at = Instant::now() + RECORD_DELAY;
+            }
+            self.succeeded.push(job.id);
+            return true;
+        };
+        let go_on = failed(&self.shared, self.id, &job, &error).await;
+        self.busy.remove(&job.id);
+        go_on
+    }
+
+    fn waiting_to_record(&self) -> bool {
+        self.recording.is_none() && !self.succeeded.is_empty()
+    }
+
+    /// Records the successes in the background when enough wait, the oldest waited long enough, or
+    /// nothing else is left to do (the queue's depth then reaches zero at once).
+    fn record_if_due(&mut self) {
+        if !self.waiting_to_record() {
+            return;
+        }
+        let nothing_else = self.queue.is_empty() && self.running.is_empty();
+        if self.succeeded.len() >= RECORD_BATCH || Instant::now() >= self.record_at || nothing_else {
+            let (shared, jobs) = (self.shared.clone(), std::mem::take(&mut self.succeeded));
+            self.recording = Some(tokio::spawn(async move {
+                let ids = jobs.clone();
+                let result = shared.db(move |cat| cat.write(|tx| outbox::done(tx, &ids))).await;
+                (jobs, result)
+            }));
+        }
+    }
+
+    fn recorded(&mut self, recorded: std::result::Result<(Vec<i64>, Result<()>), JoinError>) {
+        let Ok((jobs, result)) = recorded else {
+            // The ids went with the task: they stay busy here until this worker runs again.
+            tracing::warn!(connection = self.id, "recording replications was cut short");
+            return;
+        };
+        if let Err(e) = result {
+            // They stay in the outbox, marked started: the next take hands them out again, and
+            // they are looked up at the remote rather than sent again.
+            tracing::warn!(connection = self.id, error = %e, "recording replications failed");
+        }
+        for job in jobs {
+            self.busy.remove(&job);
+        }
+    }
+
+    /// The connection cannot go on: what succeeded is recorded, the rest stays queued.
+    async fn stop(&mut self) {
+        self.running.abort_all();
+        if let Some(recording) = self.recording.take() {
+            let _ = recording.await;
+        }
+        let (id, jobs) = (self.id, std::mem::take(&mut self.succeeded));
+        if jobs.is_empty() {
+            return;
+        }
+        if let Err(e) = self.shared.db(move |cat| cat.write(|tx| outbox::done(tx, &jobs))).await {
+            tracing::warn!(connection = id, error = %e, "recording replications failed");
         }
     }
 }
@@ -96,7 +290,7 @@ async fn idle(shared: &Shared, id: ConnectionId, settled: &mut bool) -> Duration
     next.unwrap_or(Duration::ZERO).clamp(Duration::from_millis(200), IDLE_POLL)
 }
 
-async fn replicate(shared: &Shared, remote: &dyn Remote, job: &Job) -> Result<(), RemoteError> {
+async fn replicate(shared: &Shared, remote: &dyn Remote, job: &Job) -> std::result::Result<(), RemoteError> {
     match job.op {
         Op::Upload(asset) => {
             let found = shared.db(move |cat| cat.read(|c| outbox::asset_file(c, asset))).await;
@@ -119,16 +313,9 @@ async fn replicate(shared: &Shared, remote: &dyn Remote, job: &Job) -> Result<()
     }
 }
 
-/// Records a job's outcome; false when the connection needs the owner to reconnect it.
-async fn record(shared: &Shared, id: ConnectionId, job: &Job, result: Result<(), RemoteError>) -> bool {
-    let job_id = job.id;
-    let Err(error) = result else {
-        if let Err(e) = shared.db(move |cat| cat.write(|tx| outbox::done(tx, job_id))).await {
-            tracing::warn!(connection = id, error = %e, "recording a replication failed");
-        }
-        return true;
-    };
-    let message = error.to_string();
+/// Records a failed job; false when the connection needs the owner to reconnect it.
+async fn failed(shared: &Shared, id: ConnectionId, job: &Job, error: &RemoteError) -> bool {
+    let (job_id, message) = (job.id, error.to_string());
     if error.class() == ErrorClass::NeedsReconnect {
         tracing::warn!(connection = id, error = %message, "the provider refused the account: reconnect it");
         shared.set_state(id, State::NeedsReconnect, Some(&message)).await;

@@ -6,6 +6,9 @@
 
 mod api;
 mod changes;
+mod listing;
+#[cfg(test)]
+mod tests;
 mod upload;
 
 use std::path::Path;
@@ -22,6 +25,7 @@ use crate::{
     Capabilities, ChangeFeed, ChangePage, Entry, HashKind, Pacer, Remote, RemoteError, RemoteHash, RemotePath,
 };
 use api::{quoted, File, FileList, FILE_FIELDS, FOLDER_MIME};
+use listing::Listings;
 
 /// Google's chunk granularity for resumable uploads.
 pub const CHUNK_MULTIPLE: u64 = 256 * 1024;
@@ -56,6 +60,8 @@ pub struct GoogleDrive {
     pacer: Pacer,
     capabilities: Capabilities,
     folders: FolderIds,
+    /// What the folders uploads go to hold, so an upload needs no lookup of its own.
+    listings: Listings,
 }
 
 impl GoogleDrive {
@@ -82,6 +88,7 @@ impl GoogleDrive {
             pacer,
             capabilities,
             folders: FolderIds::default(),
+            listings: Listings::default(),
         })
     }
 
@@ -129,6 +136,7 @@ impl GoogleDrive {
     /// path may no longer lead where the cache says.
     pub(super) async fn forget_folders(&self) {
         self.folders.forget().await;
+        self.listings.forget_all().await;
     }
 
     async fn child_folder(&self, parent: &str, name: &str, create: bool) -> Result<Option<String>, RemoteError> {
@@ -154,6 +162,46 @@ impl GoogleDrive {
         Ok(self.children_named(&parent_id, path.name()).await?.into_iter().find(|f| !f.is_folder()))
     }
 
+    /// Uploads `local` as `name` into the folder `parent`: new content for the file of that name
+    /// there, or a new file. Which one the folder's listing says; when the listing was out of date
+    /// (the file is gone, or the owner moved or renamed it), the folder is listed again and the
+    /// upload goes once more.
+    async fn upload_into(&self, local: &Path, parent: &str, name: &str) -> Result<File, RemoteError> {
+        let existing = self.existing_file(parent, name).await?;
+        let replaced = existing.is_some();
+        let file = match upload::upload(self, local, parent, name, existing).await {
+            Err(e) if replaced && e.is_not_found() => None,
+            Ok(file) if replaced && !(file.name == name && file.parents.iter().any(|p| p == parent)) => None,
+            other => Some(other?),
+        };
+        let file = match file {
+            Some(file) => file,
+            None => {
+                tracing::info!(name, "the file was changed in Drive since the folder was listed; listing it again");
+                self.listings.forget(parent).await;
+                let existing = self.existing_file(parent, name).await?;
+                upload::upload(self, local, parent, name, existing).await?
+            }
+        };
+        if !file.trashed {
+            self.listings.stored(parent, name, &file.id).await;
+        }
+        Ok(file)
+    }
+
+    /// The id of the file (not folder) named `name` in the folder `parent`: from the folder's
+    /// listing, or for a folder too large to keep listed, a lookup.
+    async fn existing_file(&self, parent: &str, name: &str) -> Result<Option<String>, RemoteError> {
+        let list = || self.children_up_to(parent, listing::MAX_FILES);
+        match self.listings.find(parent, name, list).await {
+            Ok(id) => Ok(id),
+            Err(Some(e)) => Err(e),
+            Err(None) => {
+                Ok(self.children_named(parent, name).await?.into_iter().find(|f| !f.is_folder()).map(|f| f.id))
+            }
+        }
+    }
+
     fn entry(path: RemotePath, file: &File) -> Entry {
         Entry {
             path,
@@ -171,6 +219,11 @@ impl GoogleDrive {
 
     /// Every page of a folder's children.
     async fn children(&self, parent: &str) -> Result<Vec<File>, RemoteError> {
+        Ok(self.children_up_to(parent, usize::MAX).await?.unwrap_or_default())
+    }
+
+    /// A folder's children, or None when there are more than `max` (not all are listed then).
+    async fn children_up_to(&self, parent: &str, max: usize) -> Result<Option<Vec<File>>, RemoteError> {
         let q = format!("{} in parents and trashed = false", quoted(parent));
         let mut files = Vec::new();
         let mut page: Option<String> = None;
@@ -189,9 +242,12 @@ impl GoogleDrive {
                 })
                 .await?;
             files.extend(list.files);
+            if files.len() > max {
+                return Ok(None);
+            }
             match list.next_page_token {
                 Some(next) => page = Some(next),
-                None => return Ok(files),
+                None => return Ok(Some(files)),
             }
         }
     }
@@ -214,8 +270,7 @@ impl Remote for GoogleDrive {
         let mut second_try = false;
         loop {
             let parent_id = self.folder_id(&parent, true).await?.unwrap_or_default();
-            let existing = self.children_named(&parent_id, to.name()).await?.into_iter().find(|f| !f.is_folder());
-            let file = upload::upload(self, local, &parent_id, to.name(), existing.map(|f| f.id)).await?;
+            let file = self.upload_into(local, &parent_id, to.name()).await?;
             if !file.trashed || second_try {
                 return Ok(Self::entry(to.clone(), &file));
             }
@@ -311,6 +366,9 @@ impl Remote for GoogleDrive {
 
     async fn delete(&self, path: &RemotePath) -> Result<(), RemoteError> {
         let Some(file) = self.file_at(path).await? else { return Ok(()) };
+        for folder in &file.parents {
+            self.listings.removed(folder, path.name()).await;
+        }
         // To the owner's trash, not gone for good: Drive empties it after 30 days.
         let url = self.url(&format!("/drive/v3/files/{}", file.id));
         let body = serde_json::json!({ "trashed": true });

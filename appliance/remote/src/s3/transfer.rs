@@ -28,6 +28,8 @@ pub(super) async fn upload(remote: &S3Remote, local: &Path, to: &RemotePath) -> 
     Ok(Entry { path: to.clone(), is_folder: false, size, modified: None, hash: Some(etag), id: None })
 }
 
+const STREAM_CHUNK: usize = 256 * 1024;
+
 /// One PUT with the file streamed as the body; our MD5 is computed from the very bytes sent.
 async fn upload_single(remote: &S3Remote, local: &Path, key: &str, size: u64) -> Result<RemoteHash, RemoteError> {
     remote
@@ -36,7 +38,9 @@ async fn upload_single(remote: &S3Remote, local: &Path, key: &str, size: u64) ->
             let file = tokio::fs::File::open(local).await.map_err(|e| RemoteError::local(local, e))?;
             let hasher = Arc::new(Mutex::new(S3EtagHasher::new(None)));
             let seen = hasher.clone();
-            let body = ReaderStream::new(file.take(size)).inspect_ok(move |chunk: &Bytes| {
+            // Large reads: each one is a trip through the blocking pool, and 4 KiB ones cost more
+            // in wake-ups than the bytes cost to send.
+            let body = ReaderStream::with_capacity(file.take(size), STREAM_CHUNK).inspect_ok(move |chunk: &Bytes| {
                 if let Ok(mut h) = seen.lock() {
                     h.update(chunk);
                 }
