@@ -176,7 +176,7 @@ fn parts(body: &[u8], boundary: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    memchr::memmem::find(haystack.get(from..)?, needle).map(|p| p + from)
 }
 
 fn open_session(
