@@ -73,10 +73,6 @@ export function stateText(c: Connection): string {
   }
 }
 
-export function when(at: string | null): string {
-  return at ? new Date(at).toLocaleString() : 'never';
-}
-
 export const INTERVALS: [number, string][] = [
   [60, 'every minute'],
   [300, 'every 5 minutes'],

@@ -17,6 +17,16 @@ export function bytes(n: number): string {
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
+/** A time from the API in the reader's own words, or "never". */
+export function when(at: string | null): string {
+  return at ? new Date(at).toLocaleString() : 'never';
+}
+
+/** What to show for a failed call: the box's own message when it gave one. */
+export function errorText(e: unknown): string {
+  return e instanceof ApiError ? e.message : String(e);
+}
+
 export function go(path: string): void {
   location.hash = `#${path}`;
 }
@@ -30,7 +40,7 @@ export function useForm(send: (form: FormData) => Promise<void>): [string, (e: E
       await send(new FormData(e.target as HTMLFormElement));
       setError('');
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
+      setError(errorText(err));
     }
   };
   return [error, submit];

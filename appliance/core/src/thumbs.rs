@@ -103,6 +103,10 @@ fn decode(path: &Path) -> std::result::Result<DynamicImage, Placeholder> {
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(classify)?;
+    // `into_decoder` and `from_decoder` do not hold the decode to `max_alloc`: the header's size does.
+    if decoder.total_bytes() > MAX_ALLOC {
+        return Err(Placeholder::TooLarge);
+    }
     let orientation = decoder.orientation().ok();
     let mut image = DynamicImage::from_decoder(decoder).map_err(classify)?;
     if let Some(orientation) = orientation {
@@ -125,6 +129,12 @@ fn decode_jpeg_scaled(path: &Path, size: u32) -> std::result::Result<DynamicImag
         return Err(Placeholder::TooLarge);
     }
     let format = info.pixel_format;
+    // A progressive JPEG keeps every coefficient of the whole image (two bytes per sample, at full
+    // size whatever the scale) until its last scan; the decoder's own limit is checked too late.
+    let samples = u64::from(width) * u64::from(height) * format.pixel_bytes() as u64;
+    if info.coding_process == jpeg_decoder::CodingProcess::DctProgressive && samples * 2 > MAX_ALLOC {
+        return Err(Placeholder::TooLarge);
+    }
     if !matches!(format, jpeg_decoder::PixelFormat::L8 | jpeg_decoder::PixelFormat::RGB24) {
         return decode(path);
     }

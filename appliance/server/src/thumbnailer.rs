@@ -67,7 +67,10 @@ fn decoding_thread(library: std::sync::Arc<Library>) -> Option<mpsc::Sender<Job>
             tracing::debug!(error = %e, "the thumbnailer keeps the normal priority");
         }
         for job in queue {
-            job(&library);
+            // A decoder that panics on some file must not end the thumbnails of every later one.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&library))).is_err() {
+                tracing::warn!("a thumbnail decode panicked; that photo gets a placeholder");
+            }
         }
     });
     match started {
@@ -92,12 +95,14 @@ async fn make(state: &AppState, decoder: &mpsc::Sender<Job>, asset: Asset) {
         let _ = done.send(thumbs::thumbnail(lib, &asset, size));
     });
     if decoder.send(job).is_err() {
+        tracing::warn!(asset = id, "the thumbnail thread is gone");
         return;
     }
     match made.await {
         Ok(Ok(Thumbnail::Jpeg(_))) => tracing::debug!(asset = id, "thumbnail made"),
         // Videos, HEIC, broken files: the request path answers them with a placeholder.
-        Ok(Ok(Thumbnail::Placeholder(_))) | Err(_) => {}
+        Ok(Ok(Thumbnail::Placeholder(_))) => {}
         Ok(Err(e)) => tracing::warn!(asset = id, error = ?e, "making a thumbnail"),
+        Err(_) => tracing::warn!(asset = id, "the thumbnail decode did not finish"),
     }
 }

@@ -444,7 +444,7 @@ async fn verify(State(fake): State<OAuthFake>, Path(provider): Path<String>, For
     }
     // People type codes in lower case and without the dash; providers accept both.
     let typed: String = form.user_code.trim().to_uppercase().chars().filter(|c| *c != '-' && *c != ' ').collect();
-    let code = if typed.len() == 8 { format!("{}-{}", &typed[..4], &typed[4..]) } else { typed };
+    let code = if typed.len() == 8 && typed.is_ascii() { format!("{}-{}", &typed[..4], &typed[4..]) } else { typed };
     let done = if form.answer == "allow" { fake.approve(&code) } else { fake.deny(&code) };
     match (done, form.answer.as_str()) {
         (true, "allow") => {

@@ -4,9 +4,9 @@
 // is polled, so a sync's progress and a sign-in finished on another device show up by themselves.
 import { useEffect, useState } from 'preact/hooks';
 
-import { api, ApiError, WorkspaceRole } from '../api';
-import { AuthStep, Connection, folderName, INTERVALS, Offer, PROVIDERS, stateText, when } from '../connections';
-import { html } from '../ui';
+import { api, WorkspaceRole } from '../api';
+import { AuthStep, Connection, folderName, INTERVALS, Offer, PROVIDERS, stateText } from '../connections';
+import { errorText, html, when } from '../ui';
 import { ConnectForm } from './connect-form';
 import { SignInStep } from './sign-in';
 
@@ -27,7 +27,7 @@ export function Integrations({ workspace }: { workspace: WorkspaceRole }) {
   useEffect(() => {
     setConnections(null);
     load().catch((e) => setError(e.message));
-    api<Offer[]>('GET', '/providers').then(setOffers);
+    api<Offer[]>('GET', '/providers').then(setOffers, (e) => setError(errorText(e)));
     const timer = setInterval(() => load().catch(() => undefined), POLL_MS);
     return () => clearInterval(timer);
   }, [workspace.slug]);
@@ -36,7 +36,7 @@ export function Integrations({ workspace }: { workspace: WorkspaceRole }) {
       await what();
       setError('');
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : String(e));
+      setError(errorText(e));
     }
     await load().catch(() => undefined);
   };
@@ -46,13 +46,15 @@ export function Integrations({ workspace }: { workspace: WorkspaceRole }) {
   const inFlow = flow && connections.find((c) => c.id === flow.id);
   const closeFlow = () =>
     act(async () => {
-      if (flow?.fresh && inFlow?.state === 'awaiting_auth') await api('DELETE', `/connections/${flow.id}`);
+      // Asked afresh: the list may be a poll old, and a sign-in finished since must not be undone.
+      const now = flow?.fresh ? await api<Connection>('GET', `/connections/${flow.id}`).catch(() => null) : null;
+      if (now?.state === 'awaiting_auth') await api('DELETE', `/connections/${now.id}`);
       setFlow(null);
     });
   const created = (c: Connection, auth: AuthStep | null) => {
     if (auth) setFlow({ id: c.id, fresh: true });
     setFormKey((k) => k + 1);
-    load();
+    load().catch((e) => setError(errorText(e)));
   };
   const pushes = connections.filter((c) => c.direction === 'push');
   const pulls = connections.filter((c) => c.direction === 'pull');

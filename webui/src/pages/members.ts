@@ -1,8 +1,8 @@
 // A workspace's members and their roles, for the workspace's admins.
 import { useEffect, useState } from 'preact/hooks';
 
-import { api, ApiError, Me, WorkspaceRole } from '../api';
-import { html, useForm } from '../ui';
+import { api, Me, WorkspaceRole } from '../api';
+import { errorText, html, useForm } from '../ui';
 import { ROLE_HELP, ROLES } from './users';
 
 interface Member {
@@ -43,7 +43,7 @@ export function Members({ workspace, me }: { workspace: WorkspaceRole; me: Me })
       setFailed('');
     } catch (e) {
       setDone('');
-      setFailed(e instanceof ApiError ? e.message : String(e));
+      setFailed(errorText(e));
     }
     await load().catch(() => undefined);
   };

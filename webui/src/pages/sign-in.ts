@@ -12,6 +12,11 @@ interface Props {
   changed: () => Promise<void>;
 }
 
+/** Links from the provider's answer are shown only if they are web addresses. */
+function webLink(url: string | null | undefined): string | undefined {
+  return url && /^https?:\/\//i.test(url) ? url : undefined;
+}
+
 export function SignInStep({ connection, close, changed }: Props) {
   const name = PROVIDERS[connection.provider];
   const [error, paste] = useForm(async (form) => {
@@ -36,7 +41,7 @@ export function SignInStep({ connection, close, changed }: Props) {
     return html`<div class="sign-in" aria-labelledby="sign-in-title">
       <h2 id="sign-in-title">Sign in to ${name}</h2>
       <ol>
-        <li>On any phone or computer, open <a href=${auth.verification_url_complete ?? auth.verification_url}
+        <li>On any phone or computer, open <a href=${webLink(auth.verification_url_complete) ?? webLink(auth.verification_url)}
           target="_blank" rel="noopener noreferrer">${auth.verification_url}</a>.</li>
         <li>Enter this code: <code class="user-code" aria-label="Code to enter">${auth.user_code}</code></li>
         <li>Allow Shoebox. This page notices by itself.</li>
@@ -49,7 +54,7 @@ export function SignInStep({ connection, close, changed }: Props) {
   return html`<div class="sign-in" aria-labelledby="sign-in-title">
     <h2 id="sign-in-title">Sign in to ${name}</h2>
     <ol>
-      <li><a href=${auth.authorize_url} target="_blank" rel="noopener noreferrer">Open ${name}'s sign-in page</a> and allow Shoebox.</li>
+      <li><a href=${webLink(auth.authorize_url)} target="_blank" rel="noopener noreferrer">Open ${name}'s sign-in page</a> and allow Shoebox.</li>
       <li>Paste the code it shows, or the address your browser ended on if the page did not load.</li>
     </ol>
     <form onSubmit=${paste} aria-label=${`Code from ${name}`}>

@@ -2,8 +2,8 @@
 // as a user without a password. Everyone may manage their own link.
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-import { api, ApiError, Me, User } from '../api';
-import { html, useForm } from '../ui';
+import { api, Me, User } from '../api';
+import { errorText, html, useForm, when } from '../ui';
 
 export const ROLES = ['viewer', 'contributor', 'editor', 'admin'] as const;
 export const ROLE_HELP =
@@ -21,9 +21,6 @@ interface Account extends User {
   access_link: LinkInfo | null;
 }
 
-export const when = (at: string | null) => (at ? new Date(at).toLocaleString() : 'never');
-
-const message = (e: unknown) => (e instanceof ApiError ? e.message : String(e));
 
 /** A link just made: shown this once, with a button that copies it. */
 function LinkShown({ who, url }: { who: string; url: string }) {
@@ -59,7 +56,7 @@ export function MyAccess({ me }: { me: Me }) {
   const [link, setLink] = useState<(LinkInfo & { active: boolean }) | null>(null);
   const [shown, setShown] = useState<string | null>(null);
   const [error, setError] = useState('');
-  const load = () => api<LinkInfo & { active: boolean }>('GET', `/users/${id}/access-link`).then(setLink, (e) => setError(message(e)));
+  const load = () => api<LinkInfo & { active: boolean }>('GET', `/users/${id}/access-link`).then(setLink, (e) => setError(errorText(e)));
   useEffect(() => {
     load();
   }, [id]);
@@ -68,7 +65,7 @@ export function MyAccess({ me }: { me: Me }) {
       await change();
       setError('');
     } catch (e) {
-      setError(message(e));
+      setError(errorText(e));
     }
     await load();
   };
@@ -111,7 +108,7 @@ export function Users({ me }: { me: Me }) {
   const [resetting, setResetting] = useState<Account | null>(null);
   const passwordInput = useRef<HTMLInputElement>(null);
   const names = Object.fromEntries(me.workspaces.map((w) => [w.slug, w.name]));
-  const load = () => api<Account[]>('GET', '/users').then(setUsers, (e) => setFailed(message(e)));
+  const load = () => api<Account[]>('GET', '/users').then(setUsers, (e) => setFailed(errorText(e)));
   useEffect(() => {
     load();
   }, []);
@@ -125,7 +122,7 @@ export function Users({ me }: { me: Me }) {
       setFailed('');
     } catch (e) {
       setDone('');
-      setFailed(message(e));
+      setFailed(errorText(e));
     }
     await load();
   };

@@ -165,3 +165,16 @@ fn a_jpeg_claiming_60000_pixels_a_side_gets_a_placeholder() {
     let asset = stored(&f, "bomb.jpg", &bomb);
     assert_eq!(thumbnail(&f.lib, &asset, 256).unwrap(), Thumbnail::Placeholder(Placeholder::TooLarge));
 }
+
+#[test]
+fn a_progressive_jpeg_too_big_to_hold_gets_a_placeholder() {
+    let f = fixture().unwrap();
+    let mut bomb = encoded(ImageFormat::Jpeg, 64, 64, 6);
+    let sof = bomb.windows(2).position(|w| w == [0xFF, 0xC0]).expect("a baseline JPEG");
+    // Progressive (SOF2), 19,000 pixels a side: within the side limit, but its coefficients alone
+    // would take 2 GB before the first pixel came out.
+    bomb[sof + 1] = 0xC2;
+    bomb[sof + 5..sof + 9].copy_from_slice(&[0x4A, 0x38, 0x4A, 0x38]);
+    let asset = stored(&f, "progressive.jpg", &bomb);
+    assert_eq!(thumbnail(&f.lib, &asset, 256).unwrap(), Thumbnail::Placeholder(Placeholder::TooLarge));
+}

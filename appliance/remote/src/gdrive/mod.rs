@@ -366,9 +366,6 @@ impl Remote for GoogleDrive {
 
     async fn delete(&self, path: &RemotePath) -> Result<(), RemoteError> {
         let Some(file) = self.file_at(path).await? else { return Ok(()) };
-        for folder in &file.parents {
-            self.listings.removed(folder, path.name()).await;
-        }
         // To the owner's trash, not gone for good: Drive empties it after 30 days.
         let url = self.url(&format!("/drive/v3/files/{}", file.id));
         let body = serde_json::json!({ "trashed": true });
@@ -379,9 +376,17 @@ impl Remote for GoogleDrive {
                 |_| async { Ok(()) },
             )
             .await;
-        match trashed {
+        // The listings forget the file only once it is gone: after a failed trash it is still there,
+        // and an upload to its path must find it rather than make a second one.
+        let gone = match trashed {
             Err(e) if e.is_not_found() => Ok(()),
             other => other,
+        };
+        if gone.is_ok() {
+            for folder in &file.parents {
+                self.listings.removed(folder, path.name()).await;
+            }
         }
+        gone
     }
 }

@@ -73,6 +73,11 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .filter(|v| matches!(v.kind, TokenKind::Session | TokenKind::Device))
             .ok_or_else(ApiError::unauthenticated)?;
+        if parts.extensions.get::<BrowserSessionOnly>().is_some()
+            && !(via_cookie && verified.kind == TokenKind::Session)
+        {
+            return Err(api_key_required());
+        }
         if via_cookie && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
             let expected = verified.csrf_token.as_deref().unwrap_or("");
@@ -111,27 +116,38 @@ pub async fn verify_token(state: &AppState, presented: String) -> ApiResult<Opti
 /// Middleware: when the server has an API key, every API request but the health check must carry it.
 /// Access links are outside the API: a browser opening one cannot add headers, and the link is a
 /// secret of its own. So are a photo's bytes fetched with a session cookie (see `session_media`).
-pub async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_api_key(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if let Some(key) = state.settings.api_key.as_deref() {
         let path = request.uri().path();
-        let exempt = !path.starts_with("/api/") || path == "/api/v1/health" || session_media(&request);
+        let exempt = !path.starts_with("/api/") || path == "/api/v1/health";
         let sent = request.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok());
         if !exempt && !sent.is_some_and(|s| ct_eq(s, key)) {
-            use axum::response::IntoResponse;
-            return ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "api_key_required",
-                "this server requires its API key in the X-Api-Key header",
-            )
-            .into_response();
+            if !session_media(&request) {
+                use axum::response::IntoResponse;
+                return api_key_required().into_response();
+            }
+            request.extensions_mut().insert(BrowserSessionOnly);
         }
     }
     next.run(request).await
 }
 
+fn api_key_required() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "api_key_required",
+        "this server requires its API key in the X-Api-Key header",
+    )
+}
+
+/// Marks a request let through without the API key as `session_media`: only a browser session
+/// cookie may authenticate it (not a bearer token, not a device token put in the cookie).
+#[derive(Clone, Copy)]
+struct BrowserSessionOnly;
+
 /// A browser's `<img>` and download links cannot add headers, so the web app's thumbnails and
-/// originals come with only the session cookie. The session took the key (or an access link) to
-/// get, and the handlers still check the cookie, so the key adds nothing there.
+/// originals come with only the session cookie. A session took the key (or an access link) to
+/// get, and `Caller` accepts nothing but a live session from the cookie on such a request.
 fn session_media(request: &Request) -> bool {
     let media = request
         .uri()
@@ -141,6 +157,7 @@ fn session_media(request: &Request) -> bool {
         .is_some_and(|(id, what)| id.parse::<i64>().is_ok() && matches!(what, "thumbnail" | "original"));
     media
         && matches!(*request.method(), Method::GET | Method::HEAD)
+        && !request.headers().contains_key(header::AUTHORIZATION)
         && cookie(request.headers(), SESSION_COOKIE).is_some()
 }
 

@@ -78,7 +78,8 @@ pub struct AccessLinkStatus {
     last_used_at: Option<String>,
 }
 
-/// The name of the sessions an access link starts, so that revoking the link can end them too.
+/// The name of an access link's token and of the sessions it starts (tokens of another kind), so
+/// that revoking or replacing the link can end them too.
 const LINK_SESSION: &str = "access link";
 
 /// Issues a browser session for `user`: the JSON answer plus the HttpOnly cookie.
@@ -250,8 +251,10 @@ pub async fn create_access_link(
         .db(move |cat| {
             cat.write(|tx| {
                 accounts::get_user(tx, user_id)?.ok_or(shoebox_core::CoreError::NotFound("user"))?;
+                // The old link stops working, and so do the browsers it signed in.
                 tokens::revoke_kind(tx, user_id, TokenKind::AccessLink)?;
-                let issued = tokens::issue(tx, user_id, TokenKind::AccessLink, "access link", None)?;
+                tokens::revoke_named(tx, user_id, TokenKind::Session, LINK_SESSION)?;
+                let issued = tokens::issue(tx, user_id, TokenKind::AccessLink, LINK_SESSION, None)?;
                 audit::record(
                     tx,
                     &audit::Entry {

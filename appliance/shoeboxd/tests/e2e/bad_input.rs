@@ -211,6 +211,7 @@ fn credentials_api_key_and_csrf() {
         .send()
         .unwrap();
     assert_eq!(real.status(), 201);
+    let device_token = real.json::<Value>().unwrap()["token"].as_str().unwrap().to_string();
     let tokens: Value = with_key(Method::GET, "/api/v1/tokens").bearer_auth(&token).send().unwrap().json().unwrap();
     assert_eq!(tokens.as_array().map(Vec::len), Some(1), "the forged requests created nothing");
 
@@ -233,6 +234,11 @@ fn credentials_api_key_and_csrf() {
             error_code(get(media.clone()).bearer_auth(&token).send().unwrap()),
             (401, "api_key_required".into())
         );
+        // Only a browser session passes: not a bearer beside any cookie, nor a device token in one.
+        let bearer_and_cookie = get(media.clone()).bearer_auth(&device_token).header("Cookie", &cookie);
+        assert_eq!(error_code(bearer_and_cookie.send().unwrap()), (401, "api_key_required".into()), "{media}");
+        let device_cookie = get(media.clone()).header("Cookie", format!("shoebox_session={device_token}"));
+        assert_eq!(error_code(device_cookie.send().unwrap()), (401, "api_key_required".into()), "{media}");
     }
     for (method, path) in [
         (Method::GET, format!("/api/v1/assets/{id}")),
