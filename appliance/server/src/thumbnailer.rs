@@ -14,13 +14,15 @@ use std::time::Duration;
 use shoebox_core::assets;
 use shoebox_core::model::{Asset, AssetId};
 use shoebox_core::thumbs::{self, Thumbnail};
-use shoebox_core::Library;
+use shoebox_core::{Catalogue, CoreError, Library};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 
 use crate::state::AppState;
 
 const BATCH: u32 = 200;
+/// The grid's size: the one the library's first screen asks for.
+const SIZE: u32 = thumbs::SIZES[0];
 /// A look now and then even without news, in case a write came from outside this process.
 const IDLE_LOOK: Duration = Duration::from_secs(60);
 /// How much lower than serving the decoding thread runs (nice(1) terms).
@@ -38,23 +40,31 @@ pub fn spawn_thumbnailer(state: AppState) -> JoinHandle<()> {
         let Some(decoder) = decoder else { return };
         let mut after: AssetId = 0;
         loop {
-            let batch = match state.db(move |cat| cat.read(|c| assets::ready_after(c, after, BATCH))).await {
-                Ok(batch) => batch,
+            let (last, missing) = match state.blocking(move |cat, lib| missing_after(cat, lib, after)).await {
+                Ok(found) => found,
                 Err(e) => {
                     tracing::warn!(error = ?e, "listing photos for thumbnails");
-                    Vec::new()
+                    (None, Vec::new())
                 }
             };
-            if batch.is_empty() {
+            let Some(last) = last else {
                 let _ = tokio::time::timeout(IDLE_LOOK, arrived.notified()).await;
                 continue;
-            }
-            for asset in batch {
-                after = asset.id;
+            };
+            for asset in missing {
                 make(&state, &decoder, asset).await;
             }
+            after = last;
         }
     })
+}
+
+/// The next batch of ready photos after `after`: the last id it reached (None when there are no
+/// more) and those without a grid thumbnail, found in one trip to the blocking pool.
+fn missing_after(cat: &Catalogue, lib: &Library, after: AssetId) -> Result<(Option<AssetId>, Vec<Asset>), CoreError> {
+    let batch = cat.read(|c| assets::ready_after(c, after, BATCH))?;
+    let last = batch.last().map(|a| a.id);
+    Ok((last, batch.into_iter().filter(|a| thumbs::cached(lib, a, SIZE).is_none()).collect()))
 }
 
 /// The thread the decodes run on; None (and no background thumbnails) if it cannot be started.
@@ -83,16 +93,11 @@ fn decoding_thread(library: std::sync::Arc<Library>) -> Option<mpsc::Sender<Job>
 }
 
 async fn make(state: &AppState, decoder: &mpsc::Sender<Job>, asset: Asset) {
-    let size = thumbs::SIZES[0];
     let id = asset.id;
-    let probe = asset.clone();
-    if !matches!(state.blocking(move |_, lib| Ok(thumbs::cached(lib, &probe, size))).await, Ok(None)) {
-        return;
-    }
     let Ok(_permit) = state.thumbnail_permits.acquire().await else { return };
     let (done, made) = oneshot::channel();
     let job: Job = Box::new(move |lib| {
-        let _ = done.send(thumbs::thumbnail(lib, &asset, size));
+        let _ = done.send(thumbs::thumbnail(lib, &asset, SIZE));
     });
     if decoder.send(job).is_err() {
         tracing::warn!(asset = id, "the thumbnail thread is gone");

@@ -41,10 +41,11 @@ impl Provider {
         }
     }
 
+    pub const ALL: [Provider; 5] =
+        [Provider::GoogleDrive, Provider::Dropbox, Provider::Onedrive, Provider::Sharepoint, Provider::S3];
+
     fn parse(s: &str) -> Option<Provider> {
-        [Provider::GoogleDrive, Provider::Dropbox, Provider::Onedrive, Provider::Sharepoint, Provider::S3]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        Provider::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
     pub fn uses_oauth(self) -> bool {

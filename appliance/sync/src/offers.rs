@@ -31,9 +31,6 @@ pub struct Offer {
     pub pull: SignIn,
 }
 
-const ALL: [Provider; 5] =
-    [Provider::GoogleDrive, Provider::Dropbox, Provider::Onedrive, Provider::Sharepoint, Provider::S3];
-
 fn sign_in(provider: Provider, direction: Direction) -> SignIn {
     if !provider.uses_oauth() {
         SignIn::Keys
@@ -46,7 +43,8 @@ fn sign_in(provider: Provider, direction: Direction) -> SignIn {
 
 impl Engine {
     pub fn offers(&self) -> Vec<Offer> {
-        ALL.into_iter()
+        Provider::ALL
+            .into_iter()
             .map(|provider| {
                 let configured = !provider.uses_oauth() || app(&self.0.settings, provider).client_id.is_some();
                 Offer {

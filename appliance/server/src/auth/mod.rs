@@ -29,6 +29,9 @@ pub struct Caller {
     pub token_id: String,
     pub kind: TokenKind,
     pub remote: Option<String>,
+    /// The session's CSRF token when it came by cookie: `/auth/me` gives it to a browser that was
+    /// signed in by an access link and never saw a login answer.
+    pub cookie_csrf: Option<String>,
 }
 
 /// The client's address as the network policy resolved it (behind trusted proxies, the real client);
@@ -89,7 +92,14 @@ impl FromRequestParts<AppState> for Caller {
                 ));
             }
         }
-        Ok(Caller { user: verified.user, token_id: verified.token_id, kind: verified.kind, remote: remote_addr(parts) })
+        let cookie_csrf = verified.csrf_token.filter(|_| via_cookie && verified.kind == TokenKind::Session);
+        Ok(Caller {
+            user: verified.user,
+            token_id: verified.token_id,
+            kind: verified.kind,
+            remote: remote_addr(parts),
+            cookie_csrf,
+        })
     }
 }
 

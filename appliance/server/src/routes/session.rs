@@ -1,7 +1,7 @@
 //! First-run setup, login and logout, the caller's identity, and access links.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use shoebox_core::accounts;
@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::auth::password::{self, Channel};
-use crate::auth::{cookie, Caller, SESSION_COOKIE};
+use crate::auth::{Caller, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, RemoteAddr};
 use crate::routes::ErrorBody;
@@ -184,16 +184,10 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = Me)))]
-pub async fn me(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> ApiResult<axum::Json<Me>> {
+pub async fn me(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Me>> {
     let user = caller.user.clone();
     let spaces = state.db(move |cat| cat.read(|c| accounts::workspaces_of(c, &user))).await?;
-    let session_cookie = cookie(&headers, SESSION_COOKIE)
-        .filter(|_| caller.kind == TokenKind::Session && !headers.contains_key(header::AUTHORIZATION))
-        .map(str::to_string);
-    let csrf_token = match session_cookie {
-        Some(token) => state.db(move |cat| cat.read(|c| tokens::verify(c, &token))).await?.and_then(|v| v.csrf_token),
-        None => None,
-    };
+    let csrf_token = caller.cookie_csrf;
     Ok(axum::Json(Me {
         user: caller.user,
         workspaces: spaces
