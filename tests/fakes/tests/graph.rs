@@ -179,6 +179,31 @@ async fn folders_by_path_without_case_and_conflicts() {
 }
 
 #[tokio::test]
+async fn a_simple_upload_by_path_makes_the_missing_folders_and_a_session_does_not() {
+    let g = Graph::start().await;
+    assert_eq!(g.folder("root", "Photos").await.status(), StatusCode::CREATED);
+    assert_eq!(g.put_file("photos/2024/Sommer/a.jpg", b"abc").await.status(), StatusCode::CREATED);
+    let made = g.get_json(&g.url(&format!("/drives/{}/root:/Photos/2024/Sommer:", g.drive))).await;
+    assert!(made["folder"].is_object(), "{made}");
+    assert_eq!(g.fakes.graph.item_by_path(&g.drive, "Photos/2024/Sommer/a.jpg").unwrap().bytes, b"abc");
+    // The existing folder is used whatever the case the path gives it; a file on the way is a conflict.
+    let children = g.get_json(&g.url(&format!("/drives/{}/root/children", g.drive))).await;
+    assert_eq!(children["value"].as_array().unwrap().len(), 1, "{children}");
+    let through_a_file = g.put_file("Photos/2024/Sommer/a.jpg/b.jpg", b"x").await;
+    assert_eq!(through_a_file.status(), StatusCode::CONFLICT);
+
+    let session = g
+        .http
+        .post(g.url(&format!("/drives/{}/root:/Elsewhere/b.mov:/createUploadSession", g.drive)))
+        .bearer_auth(&g.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn upload_sessions_follow_the_fragment_rules() {
     let g = Graph::start().await;
     let content = data(2 * FRAGMENT + 1000);

@@ -29,6 +29,7 @@ pub(super) enum Metadata {
 pub(super) struct FileMetadata {
     pub id: String,
     pub path_display: Option<String>,
+    pub path_lower: Option<String>,
     pub server_modified: Option<String>,
     pub size: u64,
     pub content_hash: Option<String>,
@@ -38,6 +39,7 @@ pub(super) struct FileMetadata {
 pub(super) struct FolderMetadata {
     pub id: String,
     pub path_display: Option<String>,
+    pub path_lower: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

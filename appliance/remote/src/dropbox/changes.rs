@@ -1,7 +1,8 @@
 //! Dropbox's change feed: `list_folder` (recursive) on the connection's folder gives everything
 //! there is and a cursor; `list_folder/continue` gives what changed since, deleted entries included.
 //! Dropbox reports paths, so no id map is needed: a deleted entry removes its path (and, for a
-//! folder, what was below it). A cursor Dropbox invalidated (`reset`) is answered with a complete
+//! folder, what was below it). The cursor carries the folders' case (`casing`), so a path is named
+//! the same way in every page. A cursor Dropbox invalidated (`reset`) is answered with a complete
 //! new listing. `longpoll` waits on the notify host for the next change without listing.
 
 use std::time::Duration;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::api::{check, is, read_json, ListFolderResult, Metadata, PROVIDER};
+use super::casing::FolderCase;
 use super::Dropbox;
 use crate::cursor::Versioned;
 use crate::{Change, ChangePage, ErrorClass, RemoteError, RemotePath};
@@ -19,6 +21,9 @@ struct Cursor {
     v: u32,
     /// Dropbox's own cursor.
     dbx: String,
+    /// Absent from cursors written before it was kept: folders then keep the case shown.
+    #[serde(default)]
+    folders: FolderCase,
 }
 
 /// What `longpoll` learnt.
@@ -39,7 +44,7 @@ pub(super) async fn changes(dbx: &Dropbox, cursor: Option<&str>) -> Result<Chang
     let Some(cursor) = cursor else { return first(dbx).await };
     let cursor = decode(cursor)?;
     match dbx.rpc::<ListFolderResult>("files/list_folder/continue", &json!({ "cursor": cursor.dbx })).await {
-        Ok(page) => to_page(dbx, page),
+        Ok(page) => to_page(dbx, page, cursor.folders),
         Err(e) if is(&e, "reset") => {
             tracing::warn!("Dropbox reset the change cursor: listing the connection's folder again in full");
             relist(dbx).await
@@ -57,31 +62,40 @@ fn listing(dbx: &Dropbox) -> serde_json::Value {
 async fn first(dbx: &Dropbox) -> Result<ChangePage, RemoteError> {
     dbx.create_folder(&dbx.full(&RemotePath::root())).await?;
     let page: ListFolderResult = dbx.rpc("files/list_folder", &listing(dbx)).await?;
-    to_page(dbx, page)
+    to_page(dbx, page, FolderCase::default())
 }
 
 /// Everything there is, every page in one answer, so the caller gets the whole listing at once.
 async fn relist(dbx: &Dropbox) -> Result<ChangePage, RemoteError> {
     let mut page: ListFolderResult = dbx.rpc("files/list_folder", &listing(dbx)).await?;
     let mut changes = Vec::new();
+    let mut folders = FolderCase::default();
     loop {
         let has_more = page.has_more;
         let cursor = page.cursor.clone();
-        changes.extend(to_page(dbx, page)?.changes);
+        changes.extend(changes_in(dbx, &page.entries, &mut folders)?);
         if !has_more {
-            return Ok(ChangePage { changes, cursor: encode(cursor), more: false, reset: true });
+            return Ok(ChangePage { changes, cursor: encode(cursor, folders), more: false, reset: true });
         }
         page = dbx.rpc("files/list_folder/continue", &json!({ "cursor": cursor })).await?;
     }
 }
 
-fn to_page(dbx: &Dropbox, page: ListFolderResult) -> Result<ChangePage, RemoteError> {
+fn to_page(dbx: &Dropbox, page: ListFolderResult, mut folders: FolderCase) -> Result<ChangePage, RemoteError> {
+    let changes = changes_in(dbx, &page.entries, &mut folders)?;
+    Ok(ChangePage { changes, cursor: encode(page.cursor, folders), more: page.has_more, reset: false })
+}
+
+/// What `entries` change; `folders` learns the folders among them.
+fn changes_in(dbx: &Dropbox, entries: &[Metadata], folders: &mut FolderCase) -> Result<Vec<Change>, RemoteError> {
     let mut changes = Vec::new();
-    for metadata in &page.entries {
+    for metadata in entries {
         if let Metadata::Deleted(d) = metadata {
-            let Some(path) = d.path_display.as_deref().or(d.path_lower.as_deref()).and_then(|p| dbx.relative(p)) else {
+            let lower = d.path_lower.as_deref();
+            let Some(shown) = d.path_display.as_deref().or(lower).and_then(|p| dbx.relative(p)) else {
                 continue;
             };
+            let path = folders.path(lower, shown);
             if path.is_root() {
                 // Gone, the connection has nothing to sync against, which is not the same as every
                 // file deleted.
@@ -94,11 +108,11 @@ fn to_page(dbx: &Dropbox, page: ListFolderResult) -> Result<ChangePage, RemoteEr
                 });
             }
             changes.push(Change::Removed(path));
-        } else if let Some(entry) = dbx.entry(metadata).filter(|e| !e.path.is_root()) {
+        } else if let Some(entry) = dbx.entry(metadata, folders).filter(|e| !e.path.is_root()) {
             changes.push(Change::Upserted(entry));
         }
     }
-    Ok(ChangePage { changes, cursor: encode(page.cursor), more: page.has_more, reset: false })
+    Ok(changes)
 }
 
 #[derive(Deserialize)]
@@ -134,8 +148,8 @@ impl Versioned for Cursor {
     }
 }
 
-fn encode(dbx: String) -> String {
-    crate::cursor::encode(&Cursor { v: Cursor::VERSION, dbx })
+fn encode(dbx: String, folders: FolderCase) -> String {
+    crate::cursor::encode(&Cursor { v: Cursor::VERSION, dbx, folders })
 }
 
 fn decode(cursor: &str) -> Result<Cursor, RemoteError> {

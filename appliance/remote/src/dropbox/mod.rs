@@ -7,6 +7,7 @@
 //! The change feed is `list_folder` with a cursor, and `longpoll` waits for the next change.
 
 mod api;
+mod casing;
 mod changes;
 pub mod content_hash;
 mod upload;
@@ -25,6 +26,7 @@ use crate::{
     RemotePath,
 };
 use api::{is, FileMetadata, ListFolderResult, Metadata, PROVIDER};
+use casing::FolderCase;
 pub use changes::LongpollAnswer;
 use content_hash::ContentHasher;
 
@@ -143,17 +145,19 @@ impl Dropbox {
         RemotePath::new(rest).ok()
     }
 
-    fn entry(&self, metadata: &Metadata) -> Option<Entry> {
+    /// The entry of a file or folder, named with the case of the folders `folders` has seen; a
+    /// folder is added to them.
+    fn entry(&self, metadata: &Metadata, folders: &mut FolderCase) -> Option<Entry> {
         match metadata {
-            Metadata::File(f) => Some(Self::file_entry(self.relative(f.path_display.as_deref()?)?, f)),
-            Metadata::Folder(f) => Some(Entry {
-                path: self.relative(f.path_display.as_deref()?)?,
-                is_folder: true,
-                size: 0,
-                modified: None,
-                hash: None,
-                id: Some(f.id.clone()),
-            }),
+            Metadata::File(f) => {
+                let path = folders.path(f.path_lower.as_deref(), self.relative(f.path_display.as_deref()?)?);
+                Some(Self::file_entry(path, f))
+            }
+            Metadata::Folder(f) => {
+                let path = folders.path(f.path_lower.as_deref(), self.relative(f.path_display.as_deref()?)?);
+                folders.saw_folder(f.path_lower.as_deref(), &path);
+                Some(Entry { path, is_folder: true, size: 0, modified: None, hash: None, id: Some(f.id.clone()) })
+            }
             Metadata::Deleted(_) => None,
         }
     }
@@ -272,7 +276,8 @@ impl Remote for Dropbox {
     async fn list(&self, folder: &RemotePath) -> Result<Vec<Entry>, RemoteError> {
         let Some(entries) = self.list_all(&self.full(folder)).await? else { return Ok(Vec::new()) };
         // The listed folder itself comes first in a recursive listing: not below itself.
-        Ok(entries.iter().filter_map(|m| self.entry(m)).filter(|e| e.path != *folder).collect())
+        let mut folders = FolderCase::default();
+        Ok(entries.iter().filter_map(|m| self.entry(m, &mut folders)).filter(|e| e.path != *folder).collect())
     }
 
     async fn changes(&self, cursor: Option<&str>) -> Result<ChangePage, RemoteError> {

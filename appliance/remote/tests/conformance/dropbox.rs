@@ -241,3 +241,41 @@ async fn folders_and_case() {
     assert_eq!(entry.hash.unwrap().kind, shoebox_remote::HashKind::DropboxContentHash);
     assert!(p.remote.stat(&RemotePath::root()).await.unwrap().unwrap().is_folder);
 }
+
+/// Dropbox may show a path's folders in whatever case some client once spelt them (only the last
+/// component is sure): each folder keeps the case of its own entry, in a listing, in the change
+/// feed after it, and in deletions.
+#[tokio::test]
+async fn folders_keep_their_own_case_whatever_the_paths_below_them_show() {
+    let p = parts().await;
+    let path = |s: &str| RemotePath::new(s).unwrap();
+    let names = |changes: &[Change]| -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| match c {
+                Change::Upserted(e) => format!("+{}", e.path.as_str()),
+                Change::Removed(path) => format!("-{}", path.as_str()),
+            })
+            .collect()
+    };
+    p.remote.ensure_folder(&path("Trip/Day 1")).await.unwrap();
+    p.fakes.dropbox.show_parents_as_written(true);
+    upload(&p.remote, "trip/DAY 1/a.jpg", b"a").await;
+    let stored = p.fakes.dropbox.file_by_path(&format!("{ROOT}/trip/day 1/a.jpg")).unwrap();
+    assert_eq!(stored.path_display, format!("/{ROOT}/trip/DAY 1/a.jpg"));
+
+    let listed: Vec<String> =
+        p.remote.list(&RemotePath::root()).await.unwrap().into_iter().map(|e| e.path.as_str().to_string()).collect();
+    assert_eq!(listed, ["Trip", "Trip/Day 1", "Trip/Day 1/a.jpg"]);
+    let first = p.remote.changes(None).await.unwrap();
+    assert!(!first.more);
+    assert_eq!(names(&first.changes), ["+Trip", "+Trip/Day 1", "+Trip/Day 1/a.jpg"]);
+
+    upload(&p.remote, "TRIP/day 1/b.jpg", b"b").await;
+    p.remote.delete(&path("trip/day 1/a.jpg")).await.unwrap();
+    let next = p.remote.changes(Some(&first.cursor)).await.unwrap();
+    assert_eq!(names(&next.changes), ["+Trip/Day 1/b.jpg", "-Trip/Day 1/a.jpg"]);
+    assert!(p.fakes.dropbox.owner_delete(&format!("{ROOT}/trip")));
+    let gone = p.remote.changes(Some(&next.cursor)).await.unwrap();
+    assert_eq!(names(&gone.changes), ["-Trip", "-Trip/Day 1", "-Trip/Day 1/b.jpg"]);
+}

@@ -80,6 +80,12 @@ impl DropboxFake {
         self.lock().items.get(&key(path)).cloned()
     }
 
+    /// Deletes the file or folder at `path` and everything below it, as its owner might in Dropbox;
+    /// the change feed reports each. False if nothing was there.
+    pub fn owner_delete(&self, path: &str) -> bool {
+        !self.lock().remove_tree(&key(path)).is_empty()
+    }
+
     /// Everything stored, in path order.
     pub fn files(&self) -> Vec<DropboxFile> {
         self.lock().items.values().cloned().collect()
@@ -106,6 +112,13 @@ impl DropboxFake {
     /// take: a client that sends one leaks its token to a host that has no use for it.
     pub fn longpolls_with_token(&self) -> usize {
         self.lock().longpolls_with_token
+    }
+
+    /// From now on, what is written shows its parent folders in `path_display` as the request
+    /// spelt them, not in their own case: Dropbox documents that only a path's last component is
+    /// sure to be in the right case.
+    pub fn show_parents_as_written(&self, on: bool) {
+        self.lock().parents_as_written = on;
     }
 
     /// Upload sessions not finished yet.

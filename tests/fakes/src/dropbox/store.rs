@@ -107,6 +107,8 @@ pub struct Inner {
     pub epoch: u64,
     pub page_limit: usize,
     pub longpolls_with_token: usize,
+    /// See [`super::DropboxFake::show_parents_as_written`].
+    pub parents_as_written: bool,
     counter: u64,
     pub changed: Arc<tokio::sync::Notify>,
 }
@@ -122,6 +124,7 @@ impl Default for Inner {
             epoch: 1,
             page_limit: 2000,
             longpolls_with_token: 0,
+            parents_as_written: false,
             counter: 0,
             changed: Arc::new(tokio::sync::Notify::new()),
         }
@@ -171,8 +174,12 @@ impl Inner {
         self.changed.notify_waiters();
     }
 
-    /// The path as it will be shown: the existing parents' case, then the new names as given.
+    /// The path as it will be shown: the existing parents' case, then the new names as given (or,
+    /// with `parents_as_written`, every name as given).
     pub fn display_for(&self, display: &str) -> String {
+        if self.parents_as_written {
+            return display.split('/').filter(|n| !n.is_empty()).map(|n| format!("/{n}")).collect();
+        }
         let mut out = String::new();
         for name in display.split('/').filter(|n| !n.is_empty()) {
             let candidate = format!("{out}/{name}");

@@ -160,6 +160,30 @@ pub fn parent_and_name(drive: &Drive, at: &ItemAddress) -> Result<(String, Strin
     Ok((parent.id.clone(), name.clone()))
 }
 
+/// As [`parent_and_name`], but folders missing on the way are made: OneDrive upserts the whole path
+/// of a simple upload (`PUT …/root:/a/b/c.jpg:/content`), while upload sessions still need the
+/// parent to exist.
+fn parents_made(drive: &mut Drive, at: &ItemAddress) -> Result<(String, String), GraphError> {
+    let Some((name, above)) = at.path.split_last() else {
+        return Err(GraphError::bad_request("A name is required (address the item by path)."));
+    };
+    check_name(name)?;
+    let base = drive.resolve(&at.base).ok_or_else(|| GraphError::not_found(&at.base))?;
+    if !base.folder {
+        return Err(GraphError::bad_request("The parent is not a folder."));
+    }
+    let mut parent = base.id.clone();
+    for segment in above {
+        check_name(segment)?;
+        parent = match drive.child(&parent, segment) {
+            Some(folder) if folder.folder => folder.id.clone(),
+            Some(_) => return Err(GraphError::new(StatusCode::CONFLICT, "nameAlreadyExists", "The parent is a file.")),
+            None => drive.create(&parent, segment, true, Vec::new()),
+        };
+    }
+    Ok((parent, name.clone()))
+}
+
 /// OneDrive and SharePoint refuse these characters in names.
 pub fn check_name(name: &str) -> Result<(), GraphError> {
     if name.is_empty() || name.chars().any(|c| "\"*:<>?/\\|".contains(c)) {
@@ -187,7 +211,7 @@ fn put_content(
         drive.replace_content(&id, body.to_vec());
         (StatusCode::OK, id)
     } else {
-        let (parent, name) = parent_and_name(drive, at)?;
+        let (parent, name) = parents_made(drive, at)?;
         write_file(drive, &parent, &name, &behavior, body.to_vec())?
     };
     let item = drive.items.get(&id).ok_or_else(|| GraphError::not_found(&id))?;
