@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use shoebox_core::ingest::staging::{remove_quietly, Staged};
-use shoebox_core::model::{IngestOutcome, Role};
+use shoebox_core::model::{AssetId, IngestOutcome, Role};
 use shoebox_core::tokens::random_hex;
 use shoebox_core::uploads::{self, Upload};
 use shoebox_core::{tags, workspaces, Catalogue, CoreError, IngestRequest, Library};
@@ -341,10 +341,10 @@ pub async fn patch_upload(
     let _busy = BusyGuard::take(&state, &id)?;
     let upload = upload_for(&state, &caller, &id).await?;
     let _in_progress = state.upload_started();
-    if upload.outcome.is_some() {
-        let mut done = StatusCode::NO_CONTENT.into_response();
-        offset_headers(&mut done, &upload, upload.offset);
-        return Ok(done);
+    if let (Some(status), Some(asset_id)) = (upload.outcome.as_deref(), upload.asset_id) {
+        // Finished before: a client whose answer was lost (a cut connection, a crash right after
+        // the outcome was recorded) gets the same answer again.
+        return Ok(finished(&upload, status, asset_id));
     }
     if claimed != upload.offset {
         return Err(ApiError::new(
@@ -490,17 +490,21 @@ async fn finish(state: &AppState, caller: &Caller, upload: &Upload) -> ApiResult
             outcome
         })
         .await;
-    let outcome = result?;
-    let (status, asset_id) = match &outcome {
+    let (status, asset_id) = match result? {
         IngestOutcome::Stored(a) => ("stored", a.id),
         IngestOutcome::Exists(a) => ("exists", a.id),
     };
+    Ok(finished(upload, status, asset_id))
+}
+
+/// The answer to the PATCH that completed an upload: where the file went and how.
+fn finished(upload: &Upload, status: &str, asset_id: AssetId) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     offset_headers(&mut response, upload, upload.length);
     let h = response.headers_mut();
-    h.insert(HeaderName::from_static("shoebox-status"), HeaderValue::from_static(status));
+    h.insert(HeaderName::from_static("shoebox-status"), hv(status));
     h.insert(HeaderName::from_static("shoebox-asset-id"), hv(&asset_id.to_string()));
-    Ok(response)
+    response
 }
 
 #[allow(clippy::too_many_arguments)]

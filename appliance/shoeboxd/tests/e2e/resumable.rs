@@ -94,6 +94,12 @@ fn tus_protocol() {
     }
     let status: Value = api.get_json(&url);
     assert_eq!(status["status"], "stored");
+    // The last PATCH again, as a client whose answer was lost sends it: the same answer.
+    let again = patch(&api, &url, video.len(), &[], None);
+    assert_eq!(again.status(), 204);
+    assert_eq!(again.headers()["shoebox-status"], "stored");
+    assert_eq!(again.headers()["shoebox-asset-id"], status["asset_id"].to_string().as_str());
+    assert_eq!(api.asset_count("default"), 1);
 
     // The same bytes again through tus: "exists".
     let again = create(&api, video.len(), &[("filename", "copy.mp4")]);
