@@ -19,8 +19,10 @@ use sha2::{Digest, Sha256};
 use shoebox_fakes::FakeServer;
 use shoebox_remote::dropbox::{Dropbox, DropboxSettings};
 use shoebox_remote::gdrive::{DriveSettings, GoogleDrive};
-use shoebox_remote::graph::{scopes, DriveSelector, Graph, GraphSettings, CHUNK_MULTIPLE};
-use shoebox_remote::oauth::{token_http, CodeFlow, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
+use shoebox_remote::graph::{DriveSelector, Graph, GraphSettings, CHUNK_MULTIPLE};
+use shoebox_remote::oauth::{
+    token_http, CodeFlow, DeviceFlow, Endpoints, FileTokenStore, GoogleScope, OAuthSettings, TokenSource, Tokens,
+};
 use shoebox_remote::s3::{S3Remote, S3Settings};
 use shoebox_remote::{Pacer, PacerSettings, Remote, RemotePath, Secret};
 
@@ -131,16 +133,8 @@ async fn tokens(fakes: &FakesProcess, settings: &OAuthSettings) -> Tokens {
 }
 
 async fn drive(fakes: &FakesProcess, dir: &Path) -> GoogleDrive {
-    let oauth = OAuthSettings {
-        provider: "google-drive",
-        client_id: "drive-test-client".into(),
-        client_secret: None,
-        auth_url: fakes.url("/oauth/google/authorize"),
-        token_url: fakes.url("/oauth/google/token"),
-        device_url: Some(fakes.url("/oauth/google/device")),
-        scopes: vec!["https://www.googleapis.com/auth/drive.file".into()],
-        extra_auth_params: Vec::new(),
-    };
+    let oauth =
+        OAuthSettings::google("drive-test-client", Endpoints::below(&fakes.url(""), "google"), GoogleScope::DriveFile);
     let tokens = tokens(fakes, &oauth).await;
     let store = Arc::new(FileTokenStore::new(dir.join("drive-tokens.json")));
     let source = Arc::new(TokenSource::new(oauth, token_http().unwrap(), tokens, store));
@@ -150,16 +144,7 @@ async fn drive(fakes: &FakesProcess, dir: &Path) -> GoogleDrive {
 }
 
 async fn dropbox(fakes: &FakesProcess, dir: &Path) -> Dropbox {
-    let oauth = OAuthSettings {
-        provider: "dropbox",
-        client_id: "dropbox-test-app-key".into(),
-        client_secret: None,
-        auth_url: fakes.url("/oauth/dropbox/authorize"),
-        token_url: fakes.url("/oauth/dropbox/token"),
-        device_url: None,
-        scopes: vec!["files.content.read".into(), "files.content.write".into()],
-        extra_auth_params: vec![("token_access_type".into(), "offline".into())],
-    };
+    let oauth = OAuthSettings::dropbox("dropbox-test-app-key", Endpoints::below(&fakes.url(""), "dropbox"));
     // The owner's part of the code flow: open the page, copy the code it shows, paste it back.
     let start = CodeFlow::start(&oauth, None, token_http().unwrap()).unwrap();
     let page = reqwest::get(&start.authorize_url).await.unwrap().text().await.unwrap();
@@ -178,16 +163,11 @@ async fn dropbox(fakes: &FakesProcess, dir: &Path) -> Dropbox {
 }
 
 async fn onedrive(fakes: &FakesProcess, dir: &Path) -> Graph {
-    let oauth = OAuthSettings {
-        provider: "microsoft",
-        client_id: "graph-test-client".into(),
-        client_secret: None,
-        auth_url: fakes.url("/oauth/microsoft/authorize"),
-        token_url: fakes.url("/oauth/microsoft/token"),
-        device_url: Some(fakes.url("/oauth/microsoft/device")),
-        scopes: scopes(&DriveSelector::Me),
-        extra_auth_params: Vec::new(),
-    };
+    let oauth = OAuthSettings::microsoft(
+        "graph-test-client",
+        Endpoints::below(&fakes.url(""), "microsoft"),
+        &DriveSelector::Me,
+    );
     let tokens = tokens(fakes, &oauth).await;
     let store = Arc::new(FileTokenStore::new(dir.join("graph-tokens.json")));
     let source = Arc::new(TokenSource::new(oauth, token_http().unwrap(), tokens, store));

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shoebox_fakes::FakeServer;
-use shoebox_remote::oauth::{token_http, CodeFlow, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
+use shoebox_remote::graph::DriveSelector;
+use shoebox_remote::oauth::{
+    token_http, CodeFlow, DeviceFlow, Endpoints, FileTokenStore, GoogleScope, OAuthSettings, TokenSource, Tokens,
+};
 use shoebox_remote::ErrorClass;
 
 async fn fakes() -> FakeServer {
@@ -17,15 +20,13 @@ async fn fakes() -> FakeServer {
 }
 
 fn settings(fakes: &FakeServer, provider: &'static str) -> OAuthSettings {
-    OAuthSettings {
-        provider,
-        client_id: format!("{provider}-client-id"),
-        client_secret: None,
-        auth_url: fakes.url(&format!("/oauth/{provider}/authorize")),
-        token_url: fakes.url(&format!("/oauth/{provider}/token")),
-        device_url: Some(fakes.url(&format!("/oauth/{provider}/device"))),
-        scopes: vec!["https://www.googleapis.com/auth/drive.file".into()],
-        extra_auth_params: vec![("token_access_type".into(), "offline".into())],
+    let client_id = format!("{provider}-client-id");
+    let endpoints = Endpoints::below(&fakes.url(""), provider);
+    match provider {
+        "google" => OAuthSettings::google(client_id, endpoints, GoogleScope::DriveFile),
+        "dropbox" => OAuthSettings::dropbox(client_id, endpoints),
+        "microsoft" => OAuthSettings::microsoft(client_id, endpoints, &DriveSelector::Me),
+        other => panic!("the OAuth fake has no {other}"),
     }
 }
 

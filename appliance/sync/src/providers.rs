@@ -7,7 +7,7 @@ use std::time::Duration;
 use shoebox_remote::dropbox::{Dropbox, DropboxSettings};
 use shoebox_remote::gdrive::{DriveSettings, GoogleDrive};
 use shoebox_remote::graph::{self, DriveSelector, Graph, GraphSettings};
-use shoebox_remote::oauth::{token_http, OAuthSettings, TokenSource, TokenStore};
+use shoebox_remote::oauth::{token_http, Endpoints, GoogleScope, OAuthSettings, TokenSource, TokenStore};
 use shoebox_remote::s3::{S3Remote, S3Settings};
 use shoebox_remote::{http_client, Pacer, PacerSettings, Remote, RemotePath};
 
@@ -15,15 +15,7 @@ use crate::connections::{Direction, Endpoint, Options, Provider, Secrets};
 use crate::error::{Result, SyncError};
 use crate::settings::{ProviderApp, SyncSettings};
 
-const GOOGLE_AUTH: &str = "https://accounts.google.com/o/oauth2/v2/auth";
-const GOOGLE_TOKEN: &str = "https://oauth2.googleapis.com/token";
-const GOOGLE_DEVICE: &str = "https://oauth2.googleapis.com/device/code";
 const GOOGLE_API: &str = "https://www.googleapis.com";
-const DROPBOX_AUTH: &str = "https://www.dropbox.com/oauth2/authorize";
-const DROPBOX_TOKEN: &str = "https://api.dropboxapi.com/oauth2/token";
-const MICROSOFT_AUTH: &str = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize";
-const MICROSOFT_TOKEN: &str = "https://login.microsoftonline.com/common/oauth2/v2.0/token";
-const MICROSOFT_DEVICE: &str = "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode";
 
 /// The drive a Graph connection uses.
 fn drive_selector(provider: Provider, options: &Options) -> Result<DriveSelector> {
@@ -78,48 +70,36 @@ pub(crate) fn oauth(
             section(provider)
         )));
     };
-    let or = ProviderApp::or;
     let oauth = match provider {
-        Provider::GoogleDrive => OAuthSettings {
-            provider: "google",
-            client_id,
-            client_secret: app.client_secret.clone(),
-            auth_url: or(&app.auth_url, GOOGLE_AUTH),
-            token_url: or(&app.token_url, GOOGLE_TOKEN),
-            device_url: Some(or(&app.device_url, GOOGLE_DEVICE)),
+        Provider::GoogleDrive => {
             // drive.file (the box sees only what it made) is all a push needs; a pull reads folders
             // the owner made, which takes drive.readonly.
-            scopes: vec![match direction {
-                Direction::Push => "https://www.googleapis.com/auth/drive.file".into(),
-                Direction::Pull => "https://www.googleapis.com/auth/drive.readonly".into(),
-            }],
-            extra_auth_params: vec![("access_type".into(), "offline".into())],
-        },
-        Provider::Dropbox => OAuthSettings {
-            provider: "dropbox",
+            let scope = match direction {
+                Direction::Push => GoogleScope::DriveFile,
+                Direction::Pull => GoogleScope::DriveReadonly,
+            };
+            OAuthSettings::google(client_id, endpoints(app, Endpoints::google()), scope)
+        }
+        Provider::Dropbox => OAuthSettings::dropbox(client_id, endpoints(app, Endpoints::dropbox())),
+        Provider::Onedrive | Provider::Sharepoint => OAuthSettings::microsoft(
             client_id,
-            client_secret: app.client_secret.clone(),
-            auth_url: or(&app.auth_url, DROPBOX_AUTH),
-            token_url: or(&app.token_url, DROPBOX_TOKEN),
-            device_url: None,
-            scopes: ["files.metadata.read", "files.metadata.write", "files.content.read", "files.content.write"]
-                .map(String::from)
-                .to_vec(),
-            extra_auth_params: vec![("token_access_type".into(), "offline".into())],
-        },
-        Provider::Onedrive | Provider::Sharepoint => OAuthSettings {
-            provider: "microsoft",
-            client_id,
-            client_secret: app.client_secret.clone(),
-            auth_url: or(&app.auth_url, MICROSOFT_AUTH),
-            token_url: or(&app.token_url, MICROSOFT_TOKEN),
-            device_url: Some(or(&app.device_url, MICROSOFT_DEVICE)),
-            scopes: graph::scopes(&drive_selector(provider, options)?),
-            extra_auth_params: Vec::new(),
-        },
+            endpoints(app, Endpoints::microsoft()),
+            &drive_selector(provider, options)?,
+        ),
         Provider::S3 => return Err(SyncError::Invalid("S3 connections use access keys, not OAuth".into())),
     };
-    Ok(oauth)
+    Ok(oauth.with_client_secret(app.client_secret.clone()))
+}
+
+/// The provider's own endpoints, each replaced by the configured one if there is one. A device URL
+/// is configurable only where the provider has a device flow.
+fn endpoints(app: &ProviderApp, real: Endpoints) -> Endpoints {
+    let or = ProviderApp::or;
+    Endpoints {
+        auth_url: or(&app.auth_url, &real.auth_url),
+        token_url: or(&app.token_url, &real.token_url),
+        device_url: real.device_url.map(|device| or(&app.device_url, &device)),
+    }
 }
 
 /// Calls an OAuth provider's pacer lets start at once after a quiet spell (one second's worth).
@@ -196,4 +176,59 @@ pub(crate) fn build(
         _ => return Err(SyncError::Invalid("the stored credentials do not fit the provider".into())),
     };
     Ok(remote)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn configured(app: ProviderApp) -> SyncSettings {
+        let app = ProviderApp { client_id: Some("id".into()), ..app };
+        SyncSettings { google: app.clone(), dropbox: app.clone(), microsoft: app, ..SyncSettings::default() }
+    }
+
+    #[test]
+    fn an_endpoint_left_out_is_the_providers_own() {
+        let settings = configured(ProviderApp {
+            token_url: Some("http://fake/token/".into()),
+            device_url: Some("http://fake/device".into()),
+            ..ProviderApp::default()
+        });
+        let options = Options::default();
+        let google = oauth(&settings, Provider::GoogleDrive, Direction::Pull, &options).unwrap();
+        assert_eq!(
+            (google.provider, google.auth_url.as_str(), google.token_url.as_str(), google.device_url.as_deref()),
+            ("google", "https://accounts.google.com/o/oauth2/v2/auth", "http://fake/token", Some("http://fake/device"))
+        );
+        assert_eq!(google.scopes, ["https://www.googleapis.com/auth/drive.readonly"]);
+        assert_eq!(google.extra_auth_params, [("access_type".to_string(), "offline".to_string())]);
+
+        // Dropbox has no device flow, configured or not.
+        let dropbox = oauth(&settings, Provider::Dropbox, Direction::Push, &options).unwrap();
+        assert_eq!((dropbox.provider, dropbox.device_url), ("dropbox", None));
+        assert_eq!(dropbox.auth_url, "https://www.dropbox.com/oauth2/authorize");
+
+        let microsoft =
+            oauth(&configured(ProviderApp::default()), Provider::Onedrive, Direction::Push, &options).unwrap();
+        assert_eq!(
+            (microsoft.provider, microsoft.token_url.as_str(), microsoft.device_url.as_deref()),
+            (
+                "microsoft",
+                "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+                Some("https://login.microsoftonline.com/common/oauth2/v2.0/devicecode")
+            )
+        );
+        assert_eq!(microsoft.scopes, ["offline_access", "Files.ReadWrite"]);
+    }
+
+    #[test]
+    fn the_client_secret_is_passed_on() {
+        let settings =
+            configured(ProviderApp { client_secret: Some(shoebox_remote::Secret::new("s")), ..ProviderApp::default() });
+        let google = oauth(&settings, Provider::GoogleDrive, Direction::Push, &Options::default()).unwrap();
+        assert_eq!(google.client_secret.unwrap().expose(), "s");
+        assert_eq!(google.scopes, ["https://www.googleapis.com/auth/drive.file"]);
+    }
 }

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shoebox_remote::dropbox::{Dropbox, DropboxSettings};
 use shoebox_remote::gdrive::{DriveSettings, GoogleDrive};
-use shoebox_remote::graph::{scopes, DriveSelector, Graph, GraphSettings};
-use shoebox_remote::oauth::{token_http, CodeFlow, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
+use shoebox_remote::graph::{DriveSelector, Graph, GraphSettings};
+use shoebox_remote::oauth::{
+    token_http, CodeFlow, DeviceFlow, Endpoints, FileTokenStore, GoogleScope, OAuthSettings, TokenSource, Tokens,
+};
 use shoebox_remote::{Pacer, PacerSettings, RemotePath};
 
 use crate::{compare, file_body, save, Plain};
@@ -127,16 +129,7 @@ pub async fn run(provider: &str, args: &[String]) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     match provider {
         "gdrive" => {
-            let oauth = OAuthSettings {
-                provider: "google-drive",
-                client_id: "bench".into(),
-                client_secret: None,
-                auth_url: format!("{base}/oauth/google/authorize"),
-                token_url: format!("{base}/oauth/google/token"),
-                device_url: Some(format!("{base}/oauth/google/device")),
-                scopes: vec!["https://www.googleapis.com/auth/drive.file".into()],
-                extra_auth_params: Vec::new(),
-            };
+            let oauth = OAuthSettings::google("bench", Endpoints::below(base, "google"), GoogleScope::DriveFile);
             let tokens = device_tokens(base, &oauth).await?;
             let plain = PlainDrive {
                 http: http.clone(),
@@ -152,16 +145,7 @@ pub async fn run(provider: &str, args: &[String]) -> anyhow::Result<()> {
             compare(provider, &remote, &plain, Path::new(file)).await
         }
         "dropbox" => {
-            let oauth = OAuthSettings {
-                provider: "dropbox",
-                client_id: "bench".into(),
-                client_secret: None,
-                auth_url: format!("{base}/oauth/dropbox/authorize"),
-                token_url: format!("{base}/oauth/dropbox/token"),
-                device_url: None,
-                scopes: vec!["files.content.read".into(), "files.content.write".into()],
-                extra_auth_params: vec![("token_access_type".into(), "offline".into())],
-            };
+            let oauth = OAuthSettings::dropbox("bench", Endpoints::below(base, "dropbox"));
             // The owner's part of the code flow: the page shows the code, pasted back.
             let start = CodeFlow::start(&oauth, None, token_http()?)?;
             let page = http.get(&start.authorize_url).send().await?.text().await?;
@@ -190,16 +174,7 @@ pub async fn run(provider: &str, args: &[String]) -> anyhow::Result<()> {
             compare(provider, &remote, &plain, Path::new(file)).await
         }
         "onedrive" => {
-            let oauth = OAuthSettings {
-                provider: "microsoft",
-                client_id: "bench".into(),
-                client_secret: None,
-                auth_url: format!("{base}/oauth/microsoft/authorize"),
-                token_url: format!("{base}/oauth/microsoft/token"),
-                device_url: Some(format!("{base}/oauth/microsoft/device")),
-                scopes: scopes(&DriveSelector::Me),
-                extra_auth_params: Vec::new(),
-            };
+            let oauth = OAuthSettings::microsoft("bench", Endpoints::below(base, "microsoft"), &DriveSelector::Me);
             let tokens = device_tokens(base, &oauth).await?;
             let plain =
                 PlainGraph { http: http.clone(), base: base.to_string(), token: tokens.access.expose().to_string() };

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use shoebox_fakes::FakeServer;
 
 use super::{DriveSettings, GoogleDrive};
-use crate::oauth::{token_http, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
+use crate::oauth::{
+    token_http, DeviceFlow, Endpoints, FileTokenStore, GoogleScope, OAuthSettings, TokenSource, Tokens,
+};
 use crate::{Pacer, PacerSettings, Remote, RemotePath};
 
 const ROOT: &str = "Shoebox/backup";
@@ -21,16 +23,7 @@ struct Setup {
 }
 
 fn oauth(fakes: &FakeServer) -> OAuthSettings {
-    OAuthSettings {
-        provider: "google-drive",
-        client_id: "drive-test-client".into(),
-        client_secret: None,
-        auth_url: fakes.url("/oauth/google/authorize"),
-        token_url: fakes.url("/oauth/google/token"),
-        device_url: Some(fakes.url("/oauth/google/device")),
-        scopes: vec!["https://www.googleapis.com/auth/drive.file".into()],
-        extra_auth_params: Vec::new(),
-    }
+    OAuthSettings::google("drive-test-client", Endpoints::below(&fakes.url(""), "google"), GoogleScope::DriveFile)
 }
 
 async fn setup() -> Setup {

@@ -405,22 +405,14 @@ impl Remote for Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::{FileTokenStore, OAuthSettings, Tokens};
+    use crate::oauth::{Endpoints, FileTokenStore, OAuthSettings, Tokens};
     use crate::{PacerSettings, Secret};
 
     /// A Graph whose every request would go to `listener`, which nobody accepts from.
     fn graph(listener: &std::net::TcpListener, root: &str, dir: &Path) -> Graph {
         let base = format!("http://{}/v1.0", listener.local_addr().unwrap());
-        let oauth = OAuthSettings {
-            provider: "onedrive",
-            client_id: "test".into(),
-            client_secret: None,
-            auth_url: format!("{base}/authorize"),
-            token_url: format!("{base}/token"),
-            device_url: None,
-            scopes: Vec::new(),
-            extra_auth_params: Vec::new(),
-        };
+        // Never used: the access token does not expire, and there is no refresh token.
+        let oauth = OAuthSettings::microsoft("test", Endpoints::below(&base, "microsoft"), &DriveSelector::Me);
         let tokens = Tokens { access: Secret::new("at"), refresh: None, expires_at: None };
         let store = Arc::new(FileTokenStore::new(dir.join("tokens.json")));
         let source = Arc::new(TokenSource::new(oauth, reqwest::Client::new(), tokens, store));

@@ -9,6 +9,7 @@
 
 mod code;
 mod device;
+mod providers;
 mod token_source;
 
 use chrono::{DateTime, Utc};
@@ -21,9 +22,11 @@ use crate::Secret;
 
 pub use code::{CodeFlow, CodeStart};
 pub use device::{DeviceFlow, DeviceStart};
+pub use providers::{Endpoints, GoogleScope};
 pub use token_source::{FileTokenStore, TokenSource, TokenStore};
 
-/// One provider's OAuth endpoints and the owner's app registration.
+/// One provider's OAuth endpoints and the owner's app registration. Built by the provider's
+/// constructor ([`OAuthSettings::google`], [`OAuthSettings::dropbox`], [`OAuthSettings::microsoft`]).
 #[derive(Debug, Clone)]
 pub struct OAuthSettings {
     pub provider: &'static str,

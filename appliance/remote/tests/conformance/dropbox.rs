@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use shoebox_fakes::{FakeServer, FaultProxy};
 use shoebox_remote::dropbox::{Dropbox, DropboxSettings};
-use shoebox_remote::oauth::{token_http, CodeFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
+use shoebox_remote::oauth::{token_http, CodeFlow, Endpoints, FileTokenStore, OAuthSettings, TokenSource, Tokens};
 use shoebox_remote::{Change, Remote, RemotePath, Secret};
 
 use crate::{bytes, test_pacer, write, Harness, Targets, TokenControl};
@@ -16,18 +16,7 @@ use crate::{bytes, test_pacer, write, Harness, Targets, TokenControl};
 const ROOT: &str = "Shoebox/backup";
 
 fn oauth(fakes: &FakeServer) -> OAuthSettings {
-    OAuthSettings {
-        provider: "dropbox",
-        client_id: "dropbox-test-app-key".into(),
-        client_secret: None,
-        auth_url: fakes.url("/oauth/dropbox/authorize"),
-        token_url: fakes.url("/oauth/dropbox/token"),
-        device_url: None,
-        scopes: ["files.metadata.read", "files.metadata.write", "files.content.read", "files.content.write"]
-            .map(String::from)
-            .to_vec(),
-        extra_auth_params: vec![("token_access_type".into(), "offline".into())],
-    }
+    OAuthSettings::dropbox("dropbox-test-app-key", Endpoints::below(&fakes.url(""), "dropbox"))
 }
 
 /// The owner's part of the code flow: open the page, copy the code it shows, paste it back.

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use shoebox_fakes::{FakeServer, Fault, FaultProxy};
-use shoebox_remote::graph::{scopes, DriveSelector, Graph, GraphSettings, CHUNK_MULTIPLE};
-use shoebox_remote::oauth::{token_http, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
+use shoebox_remote::graph::{DriveSelector, Graph, GraphSettings, CHUNK_MULTIPLE};
+use shoebox_remote::oauth::{token_http, DeviceFlow, Endpoints, FileTokenStore, OAuthSettings, TokenSource, Tokens};
 use shoebox_remote::{Change, Remote, RemoteError, RemotePath, Secret};
 
 use crate::{bytes, test_pacer, write, Harness, Targets, TokenControl};
@@ -17,16 +17,11 @@ const ROOT: &str = "Shoebox/backup";
 const SITE: &str = "contoso.sharepoint.com:/sites/Family";
 
 fn oauth(fakes: &FakeServer) -> OAuthSettings {
-    OAuthSettings {
-        provider: "microsoft",
-        client_id: "graph-test-client".into(),
-        client_secret: None,
-        auth_url: fakes.url("/oauth/microsoft/authorize"),
-        token_url: fakes.url("/oauth/microsoft/token"),
-        device_url: Some(fakes.url("/oauth/microsoft/device")),
-        scopes: scopes(&DriveSelector::SharePoint { site: SITE.into(), library: None }),
-        extra_auth_params: Vec::new(),
-    }
+    OAuthSettings::microsoft(
+        "graph-test-client",
+        Endpoints::below(&fakes.url(""), "microsoft"),
+        &DriveSelector::SharePoint { site: SITE.into(), library: None },
+    )
 }
 
 fn graph(fakes: &FakeServer, proxy: &FaultProxy, drive: DriveSelector, tokens: Tokens, dir: &Path) -> Graph {

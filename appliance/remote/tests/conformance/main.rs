@@ -152,22 +152,15 @@ mod gdrive {
     use super::*;
     use shoebox_fakes::FakeServer;
     use shoebox_remote::gdrive::{DriveSettings, GoogleDrive};
-    use shoebox_remote::oauth::{token_http, DeviceFlow, FileTokenStore, OAuthSettings, TokenSource, Tokens};
+    use shoebox_remote::oauth::{
+        token_http, DeviceFlow, Endpoints, FileTokenStore, GoogleScope, OAuthSettings, TokenSource, Tokens,
+    };
     use shoebox_remote::Secret;
 
     const ROOT: &str = "Shoebox/backup";
 
     fn oauth(fakes: &FakeServer) -> OAuthSettings {
-        OAuthSettings {
-            provider: "google-drive",
-            client_id: "drive-test-client".into(),
-            client_secret: None,
-            auth_url: fakes.url("/oauth/google/authorize"),
-            token_url: fakes.url("/oauth/google/token"),
-            device_url: Some(fakes.url("/oauth/google/device")),
-            scopes: vec!["https://www.googleapis.com/auth/drive.file".into()],
-            extra_auth_params: Vec::new(),
-        }
+        OAuthSettings::google("drive-test-client", Endpoints::below(&fakes.url(""), "google"), GoogleScope::DriveFile)
     }
 
     fn drive(fakes: &FakeServer, proxy: &FaultProxy, tokens: Tokens, dir: &Path) -> GoogleDrive {
