@@ -120,14 +120,21 @@ pub fn depth(db: &Db, connection: ConnectionId) -> Result<Depth> {
     )?)
 }
 
-/// The asset's file and current path, or None once it is gone.
-pub fn asset_file(db: &Db, asset: AssetId) -> Result<Option<(String, String)>> {
+/// An asset's original, as a push sends it.
+pub struct AssetFile {
+    pub workspace: String,
+    pub rel_path: String,
+    pub sha256: [u8; 32],
+}
+
+/// The asset's workspace, current path and SHA-256, or None once it is gone.
+pub fn asset_file(db: &Db, asset: AssetId) -> Result<Option<AssetFile>> {
     Ok(db
         .query_row(
-            "SELECT w.slug, a.rel_path FROM assets a JOIN workspaces w ON w.id = a.workspace_id
+            "SELECT w.slug, a.rel_path, a.sha256 FROM assets a JOIN workspaces w ON w.id = a.workspace_id
              WHERE a.id = ?1 AND a.state = 'ready'",
             [asset],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok(AssetFile { workspace: r.get(0)?, rel_path: r.get(1)?, sha256: r.get(2)? }),
         )
         .optional()?)
 }

@@ -294,12 +294,12 @@ async fn replicate(shared: &Shared, remote: &dyn Remote, job: &Job) -> std::resu
     match job.op {
         Op::Upload(asset) => {
             let found = shared.db(move |cat| cat.read(|c| outbox::asset_file(c, asset))).await;
-            let Some((workspace, rel)) = found.map_err(|e| RemoteError::Config(e.to_string()))? else {
+            let Some(file) = found.map_err(|e| RemoteError::Config(e.to_string()))? else {
                 // Deleted from the box since it was queued: nothing to send.
                 return Ok(());
             };
-            let local = shared.library.root().join(workspace).join(&rel);
-            let to = RemotePath::new(&rel)?;
+            let local = shared.library.root().join(&file.workspace).join(&file.rel_path);
+            let to = RemotePath::new(&file.rel_path)?;
             if job.started_before {
                 if let Some(there) = remote.stat(&to).await? {
                     if remote.holds(&local, &there).await? {
@@ -307,7 +307,7 @@ async fn replicate(shared: &Shared, remote: &dyn Remote, job: &Job) -> std::resu
                     }
                 }
             }
-            remote.upload(&local, &to).await.map(drop)
+            remote.upload_with_sha256(&local, &to, &file.sha256).await.map(drop)
         }
         Op::Delete => remote.delete(&RemotePath::new(&job.rel_path)?).await,
     }

@@ -56,6 +56,11 @@ impl S3Server {
         Ok(S3Server { child, addr, dir })
     }
 
+    /// The server process, for a bench to read its CPU time.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -25,6 +25,7 @@ pub(super) struct File {
     /// Drive sends sizes as strings of digits.
     pub size: Option<String>,
     pub md5_checksum: Option<String>,
+    pub sha256_checksum: Option<String>,
     pub modified_time: Option<String>,
     #[serde(default)]
     pub trashed: bool,

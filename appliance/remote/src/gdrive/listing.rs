@@ -125,6 +125,7 @@ mod tests {
             parents: vec!["p".into()],
             size: None,
             md5_checksum: None,
+            sha256_checksum: None,
             modified_time: None,
             trashed: false,
         }

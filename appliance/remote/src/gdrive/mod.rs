@@ -166,10 +166,16 @@ impl GoogleDrive {
     /// there, or a new file. Which one the folder's listing says; when the listing was out of date
     /// (the file is gone, or the owner moved or renamed it), the folder is listed again and the
     /// upload goes once more.
-    async fn upload_into(&self, local: &Path, parent: &str, name: &str) -> Result<File, RemoteError> {
+    async fn upload_into(
+        &self,
+        local: &Path,
+        parent: &str,
+        name: &str,
+        sha256: Option<&[u8; 32]>,
+    ) -> Result<File, RemoteError> {
         let existing = self.existing_file(parent, name).await?;
         let replaced = existing.is_some();
-        let file = match upload::upload(self, local, parent, name, existing).await {
+        let file = match upload::upload(self, local, parent, name, existing, sha256).await {
             Err(e) if replaced && e.is_not_found() => None,
             Ok(file) if replaced && !(file.name == name && file.parents.iter().any(|p| p == parent)) => None,
             other => Some(other?),
@@ -180,7 +186,7 @@ impl GoogleDrive {
                 tracing::info!(name, "the file was changed in Drive since the folder was listed; listing it again");
                 self.listings.forget(parent).await;
                 let existing = self.existing_file(parent, name).await?;
-                upload::upload(self, local, parent, name, existing).await?
+                upload::upload(self, local, parent, name, existing, sha256).await?
             }
         };
         if !file.trashed {
@@ -199,6 +205,26 @@ impl GoogleDrive {
             Err(None) => {
                 Ok(self.children_named(parent, name).await?.into_iter().find(|f| !f.is_folder()).map(|f| f.id))
             }
+        }
+    }
+
+    async fn upload_to(&self, local: &Path, to: &RemotePath, sha256: Option<&[u8; 32]>) -> Result<Entry, RemoteError> {
+        let Some(parent) = to.parent() else {
+            return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
+        };
+        let mut second_try = false;
+        loop {
+            let parent_id = self.folder_id(&parent, true).await?.unwrap_or_default();
+            let file = self.upload_into(local, &parent_id, to.name(), sha256).await?;
+            if !file.trashed || second_try {
+                return Ok(Self::entry(to.clone(), &file));
+            }
+            // Drive reports a file in a trashed folder as trashed: the cached folder was deleted
+            // by its owner since. The file stays in the trash with it; the upload goes again into
+            // the folders made anew.
+            tracing::info!(path = %to, "the folder was moved to Drive's trash; making it again");
+            self.forget_folders().await;
+            second_try = true;
         }
     }
 
@@ -264,23 +290,11 @@ impl Remote for GoogleDrive {
     }
 
     async fn upload(&self, local: &Path, to: &RemotePath) -> Result<Entry, RemoteError> {
-        let Some(parent) = to.parent() else {
-            return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
-        };
-        let mut second_try = false;
-        loop {
-            let parent_id = self.folder_id(&parent, true).await?.unwrap_or_default();
-            let file = self.upload_into(local, &parent_id, to.name()).await?;
-            if !file.trashed || second_try {
-                return Ok(Self::entry(to.clone(), &file));
-            }
-            // Drive reports a file in a trashed folder as trashed: the cached folder was deleted
-            // by its owner since. The file stays in the trash with it; the upload goes again into
-            // the folders made anew.
-            tracing::info!(path = %to, "the folder was moved to Drive's trash; making it again");
-            self.forget_folders().await;
-            second_try = true;
-        }
+        self.upload_to(local, to, None).await
+    }
+
+    async fn upload_with_sha256(&self, local: &Path, to: &RemotePath, sha256: &[u8; 32]) -> Result<Entry, RemoteError> {
+        self.upload_to(local, to, Some(sha256)).await
     }
 
     async fn stat(&self, path: &RemotePath) -> Result<Option<Entry>, RemoteError> {

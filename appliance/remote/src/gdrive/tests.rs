@@ -34,7 +34,13 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(FileTokenStore::new(dir.path().join("tokens.json")));
     let source = Arc::new(TokenSource::new(oauth(&fakes), token_http().unwrap(), tokens.clone(), store));
-    let pacer = Pacer::new(PacerSettings { min_interval: std::time::Duration::ZERO, ..PacerSettings::default() });
+    let ms = std::time::Duration::from_millis;
+    let pacer = Pacer::new(PacerSettings {
+        min_interval: ms(0),
+        base_backoff: ms(10),
+        max_backoff: ms(50),
+        ..PacerSettings::default()
+    });
     let settings = DriveSettings::new(&format!("http://{}", fakes.addr), RemotePath::new(ROOT).unwrap());
     let drive = GoogleDrive::new(settings, reqwest::Client::new(), source, pacer).unwrap();
     Setup { fakes, drive, tokens, dir }
@@ -96,4 +102,23 @@ async fn files_the_owner_changed_since_the_listing_are_not_trusted() {
         s.upload(&format!("f/{name}.jpg"), b"new").await;
         assert_eq!(s.named("f", &format!("{name}.jpg")), vec![b"new".to_vec()], "{name}");
     }
+}
+
+/// A file whose SHA-256 the caller knows is checked by Drive's `sha256Checksum`; one that does
+/// not match what Drive stored is an error, not a success.
+#[tokio::test]
+async fn a_known_sha256_is_checked_against_drives() {
+    use sha2::{Digest, Sha256};
+    let s = setup().await;
+    let file = s.dir.path().join("known");
+    std::fs::write(&file, b"known bytes").unwrap();
+    let sha256: [u8; 32] = Sha256::digest(b"known bytes").into();
+    let to = RemotePath::new("2024/known.jpg").unwrap();
+    let entry = s.drive.upload_with_sha256(&file, &to, &sha256).await.unwrap();
+    assert_eq!(entry.size, 11);
+    assert_eq!(s.named("2024", "known.jpg"), vec![b"known bytes".to_vec()]);
+
+    let recorded: [u8; 32] = Sha256::digest(b"what the library recorded").into();
+    let err = s.drive.upload_with_sha256(&file, &to, &recorded).await.unwrap_err();
+    assert!(matches!(&err, crate::RemoteError::HashMismatch { kind: "sha256Checksum", .. }), "{err}");
 }

@@ -9,6 +9,7 @@
 use md5::{Digest, Md5};
 use serde_json::json;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use super::api::{check, File, FILE_FIELDS, PROVIDER};
 use super::GoogleDrive;
@@ -17,33 +18,84 @@ use crate::local::read_range;
 
 const BOUNDARY: &str = "shoebox-drive-upload-7d1c2a";
 
+/// `sha256`, where the caller knows the file's, is compared with Drive's `sha256Checksum` for a
+/// simple upload instead of hashing the bytes here.
 pub(super) async fn upload(
     drive: &GoogleDrive,
     local: &Path,
     parent: &str,
     name: &str,
     existing: Option<String>,
+    sha256: Option<&[u8; 32]>,
 ) -> Result<File, RemoteError> {
     let size = tokio::fs::metadata(local).await.map_err(|e| RemoteError::local(local, e))?.len();
-    let (file, ours) = if size <= drive.settings.simple_upload_limit {
-        multipart(drive, local, size, parent, name, existing.as_deref()).await?
-    } else {
-        match resumable(drive, local, size, parent, name, existing.as_deref()).await {
-            Err(e) if e.class() == ErrorClass::NotFound => {
-                tracing::info!(name, "the upload session was forgotten; starting it again");
-                resumable(drive, local, size, parent, name, existing.as_deref()).await?
-            }
-            other => other?,
+    if size <= drive.settings.simple_upload_limit {
+        return multipart(drive, local, size, parent, name, existing.as_deref(), sha256).await;
+    }
+    let (file, ours) = match resumable(drive, local, size, parent, name, existing.as_deref()).await {
+        Err(e) if e.class() == ErrorClass::NotFound => {
+            tracing::info!(name, "the upload session was forgotten; starting it again");
+            resumable(drive, local, size, parent, name, existing.as_deref()).await?
         }
+        other => other?,
     };
+    check_md5(name, &file, &ours)?;
+    Ok(file)
+}
+
+fn check_md5(name: &str, file: &File, ours: &str) -> Result<(), RemoteError> {
     match &file.md5_checksum {
-        Some(theirs) if theirs.to_ascii_lowercase() != ours => Err(RemoteError::HashMismatch {
+        Some(theirs) if !theirs.eq_ignore_ascii_case(ours) => Err(RemoteError::HashMismatch {
             what: name.to_string(),
             kind: "md5Checksum",
             remote: theirs.clone(),
-            local: ours,
+            local: ours.to_string(),
         }),
-        _ => Ok(file),
+        _ => Ok(()),
+    }
+}
+
+/// The bytes of a simple upload, and how Drive's answer is checked against them: by
+/// `sha256Checksum` where the caller knew the SHA-256 (so the bytes need no hashing here), else by
+/// our MD5 of them, made when first needed.
+struct Sent<'a> {
+    bytes: &'a [u8],
+    sha256: Option<String>,
+    md5: OnceLock<String>,
+}
+
+impl<'a> Sent<'a> {
+    fn new(bytes: &'a [u8], sha256: Option<&[u8; 32]>, md5: Option<String>) -> Self {
+        let sent = Sent { bytes, sha256: sha256.map(hex::encode), md5: OnceLock::new() };
+        if let Some(md5) = md5 {
+            sent.md5.get_or_init(|| md5);
+        }
+        sent
+    }
+
+    fn md5(&self) -> &str {
+        self.md5.get_or_init(|| hex::encode(Md5::digest(self.bytes)))
+    }
+
+    /// Whether Drive's `file` holds these bytes.
+    fn is(&self, file: &File) -> bool {
+        match (&self.sha256, &file.sha256_checksum) {
+            (Some(ours), Some(theirs)) => theirs.eq_ignore_ascii_case(ours),
+            _ => file.md5_checksum.as_deref().is_some_and(|theirs| theirs.eq_ignore_ascii_case(self.md5())),
+        }
+    }
+
+    fn check(&self, name: &str, file: &File) -> Result<(), RemoteError> {
+        match (&self.sha256, &file.sha256_checksum) {
+            (Some(ours), Some(theirs)) if !theirs.eq_ignore_ascii_case(ours) => Err(RemoteError::HashMismatch {
+                what: name.to_string(),
+                kind: "sha256Checksum",
+                remote: theirs.clone(),
+                local: ours.clone(),
+            }),
+            (Some(_), Some(_)) => Ok(()),
+            _ => check_md5(name, file, self.md5()),
+        }
     }
 }
 
@@ -62,8 +114,12 @@ async fn multipart(
     parent: &str,
     name: &str,
     existing: Option<&str>,
-) -> Result<(File, String), RemoteError> {
-    let (bytes, ours) = read_range(local, 0, size, |bytes| hex::encode(Md5::digest(bytes))).await?;
+    sha256: Option<&[u8; 32]>,
+) -> Result<File, RemoteError> {
+    let hash_here = sha256.is_none();
+    let (bytes, md5) =
+        read_range(local, 0, size, move |bytes| hash_here.then(|| hex::encode(Md5::digest(bytes)))).await?;
+    let sent = Sent::new(&bytes, sha256, md5);
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{}\r\n--{BOUNDARY}\r\nContent-Type: application/octet-stream\r\n\r\n",
         metadata(parent, name, existing)
@@ -94,14 +150,15 @@ async fn multipart(
         .run("drive multipart upload", || async {
             if existing.is_none() && tried.swap(true, std::sync::atomic::Ordering::SeqCst) {
                 let made = drive.children_named_once(&refreshed, parent, name).await?;
-                if let Some(file) = made.into_iter().find(|f| f.md5_checksum.as_deref() == Some(ours.as_str())) {
+                if let Some(file) = made.into_iter().find(|f| sent.is(f)) {
                     return Ok(file);
                 }
             }
             drive.attempt(&refreshed, &build, &super::api::read_json).await
         })
         .await?;
-    Ok((file, ours))
+    sent.check(name, &file)?;
+    Ok(file)
 }
 
 /// Where the session is: how many bytes Drive holds, or the finished File.

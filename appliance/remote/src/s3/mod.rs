@@ -49,6 +49,7 @@ pub struct S3Remote {
     root: String,
     capabilities: Capabilities,
     part_size: u64,
+    checks_sha256: transfer::ServerChecksSha256,
 }
 
 impl S3Remote {
@@ -65,7 +66,16 @@ impl S3Remote {
         let part_size = settings.part_size.max(MIN_PART_SIZE);
         let capabilities =
             Capabilities { simple_upload_limit: settings.multipart_threshold.max(part_size), ..CAPABILITIES.clone() };
-        Ok(S3Remote { bucket, credentials, http, pacer, root, capabilities, part_size })
+        Ok(S3Remote {
+            bucket,
+            credentials,
+            http,
+            pacer,
+            root,
+            capabilities,
+            part_size,
+            checks_sha256: Default::default(),
+        })
     }
 
     fn key(&self, path: &RemotePath) -> String {
@@ -157,7 +167,14 @@ impl Remote for S3Remote {
         if to.is_root() {
             return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
         }
-        transfer::upload(self, local, to).await
+        transfer::upload(self, local, to, None).await
+    }
+
+    async fn upload_with_sha256(&self, local: &Path, to: &RemotePath, sha256: &[u8; 32]) -> Result<Entry, RemoteError> {
+        if to.is_root() {
+            return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
+        }
+        transfer::upload(self, local, to, Some(sha256)).await
     }
 
     async fn stat(&self, path: &RemotePath) -> Result<Option<Entry>, RemoteError> {

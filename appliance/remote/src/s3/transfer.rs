@@ -3,6 +3,7 @@
 //! with the part count, each part also checked as it is acknowledged).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
@@ -17,47 +18,108 @@ use super::{check, header, part_size_for, s3_error, S3Remote, PROVIDER, SIGNED_F
 use crate::hash::{multipart_etag, RemoteHash, S3EtagHasher};
 use crate::{Entry, RemoteError, RemotePath};
 
-pub(super) async fn upload(remote: &S3Remote, local: &Path, to: &RemotePath) -> Result<Entry, RemoteError> {
+/// `sha256`, when the caller knows the file's, is sent for the server to check (single PUTs).
+pub(super) async fn upload(
+    remote: &S3Remote,
+    local: &Path,
+    to: &RemotePath,
+    sha256: Option<&[u8; 32]>,
+) -> Result<Entry, RemoteError> {
     let size = tokio::fs::metadata(local).await.map_err(|e| RemoteError::local(local, e))?.len();
     let key = remote.key(to);
     let etag = if size > remote.capabilities.simple_upload_limit {
         upload_multipart(remote, local, &key, size).await?
     } else {
-        upload_single(remote, local, &key, size).await?
+        upload_single(remote, local, &key, size, sha256).await?
     };
     Ok(Entry { path: to.clone(), is_folder: false, size, modified: None, hash: Some(etag), id: None })
 }
 
 const STREAM_CHUNK: usize = 256 * 1024;
+const CHECKSUM_SHA256: &str = "x-amz-checksum-sha256";
 
-/// One PUT with the file streamed as the body; our MD5 is computed from the very bytes sent.
-async fn upload_single(remote: &S3Remote, local: &Path, key: &str, size: u64) -> Result<RemoteHash, RemoteError> {
+/// Whether the server checks an `x-amz-checksum-sha256` sent with a PUT, as AWS, MinIO, Ceph and
+/// s3s do: it refuses bytes that do not match (`BadDigest`) and echoes the checksum when they do.
+/// Learnt from the first PUT that sends one, which is also hashed here in case the server ignores
+/// the header; once the server has shown it checks, a file whose SHA-256 is known is not hashed
+/// again on the box, which on an ARM board is most of the CPU an upload costs.
+#[derive(Default)]
+pub(super) struct ServerChecksSha256(AtomicU8);
+
+// 0, the default, is "not known yet".
+const CHECKS: u8 = 1;
+const IGNORES: u8 = 2;
+
+impl ServerChecksSha256 {
+    fn known(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == CHECKS
+    }
+
+    fn learn(&self, checks: bool) {
+        let new = if checks { CHECKS } else { IGNORES };
+        if self.0.swap(new, Ordering::Relaxed) != new {
+            tracing::debug!(checks, "S3: whether the server checks x-amz-checksum-sha256");
+        }
+    }
+}
+
+/// One PUT with the file streamed as the body. Either the server checks the SHA-256 we send, or
+/// our MD5, computed from the very bytes sent, is compared with its ETag.
+async fn upload_single(
+    remote: &S3Remote,
+    local: &Path,
+    key: &str,
+    size: u64,
+    sha256: Option<&[u8; 32]>,
+) -> Result<RemoteHash, RemoteError> {
+    let checksum = sha256.map(|s| base64::engine::general_purpose::STANDARD.encode(s));
     remote
         .pacer
         .run("s3 put", || async {
-            let file = tokio::fs::File::open(local).await.map_err(|e| RemoteError::local(local, e))?;
-            let hasher = Arc::new(Mutex::new(S3EtagHasher::new(None)));
+            let hasher = (checksum.is_none() || !remote.checks_sha256.known())
+                .then(|| Arc::new(Mutex::new(S3EtagHasher::new(None))));
             let seen = hasher.clone();
+            let file = tokio::fs::File::open(local).await.map_err(|e| RemoteError::local(local, e))?;
             // Large reads: each one is a trip through the blocking pool, and 4 KiB ones cost more
             // in wake-ups than the bytes cost to send.
             let body = ReaderStream::with_capacity(file.take(size), STREAM_CHUNK).inspect_ok(move |chunk: &Bytes| {
-                if let Ok(mut h) = seen.lock() {
+                if let Some(Ok(mut h)) = seen.as_ref().map(|h| h.lock()) {
                     h.update(chunk);
                 }
             });
-            let action = remote.bucket.put_object(Some(&remote.credentials), key);
-            let response = remote
-                .http
-                .put(action.sign(SIGNED_FOR))
-                .header(reqwest::header::CONTENT_LENGTH, size)
-                .body(reqwest::Body::wrap_stream(body))
-                .send()
-                .await?;
-            let response = check(response).await?;
-            let ours = take(hasher)?;
-            verify(key, header(&response, "etag"), ours)
+            let mut action = remote.bucket.put_object(Some(&remote.credentials), key);
+            if let Some(checksum) = &checksum {
+                // Signed, as S3 wants every x-amz-* header of a presigned request to be.
+                action.headers_mut().insert(CHECKSUM_SHA256, checksum.clone());
+            }
+            let mut request = remote.http.put(action.sign(SIGNED_FOR)).header(reqwest::header::CONTENT_LENGTH, size);
+            if let Some(checksum) = &checksum {
+                request = request.header(CHECKSUM_SHA256, checksum);
+            }
+            let response = check(request.body(reqwest::Body::wrap_stream(body)).send().await?).await?;
+            let etag = header(&response, "etag");
+            let checked = match (&checksum, header(&response, CHECKSUM_SHA256)) {
+                (Some(ours), Some(theirs)) if theirs == *ours => true,
+                (Some(ours), Some(theirs)) => return Err(sha256_mismatch(key, theirs, ours)),
+                _ => false,
+            };
+            if checksum.is_some() {
+                remote.checks_sha256.learn(checked);
+            }
+            match hasher {
+                Some(hasher) => verify(key, etag, take(hasher)?),
+                None if checked => etag
+                    .map(|e| RemoteHash::s3_etag(&e))
+                    .ok_or_else(|| RemoteError::Protocol { provider: PROVIDER, detail: format!("{key}: no ETag") }),
+                // It checked before and says nothing now: sent again, hashed here this time.
+                None => Err(sha256_mismatch(key, "(none)".into(), checksum.as_deref().unwrap_or_default())),
+            }
         })
         .await
+}
+
+fn sha256_mismatch(key: &str, theirs: String, ours: &str) -> RemoteError {
+    RemoteError::HashMismatch { what: key.into(), kind: CHECKSUM_SHA256, remote: theirs, local: ours.into() }
 }
 
 async fn upload_multipart(remote: &S3Remote, local: &Path, key: &str, size: u64) -> Result<RemoteHash, RemoteError> {

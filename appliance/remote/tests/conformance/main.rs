@@ -145,6 +145,33 @@ mod s3 {
         assert_eq!(remote.stat(&to).await.unwrap().unwrap().size, 1000);
     }
 
+    /// A file's known SHA-256 goes with its PUT and s3s-fs checks it, as S3 does: bytes that do
+    /// not match what the library recorded are refused rather than stored as good. The first PUT
+    /// is also hashed on the box (the server has not shown yet that it checks); the next is not.
+    #[tokio::test]
+    async fn a_known_sha256_is_checked_by_the_server() {
+        use sha2::{Digest, Sha256};
+        let h = harness().await;
+        let dir = tempfile::tempdir().unwrap();
+        let content = bytes(300_000, 7);
+        let file = write(dir.path(), "a.jpg", &content);
+        let sha256: [u8; 32] = Sha256::digest(&content).into();
+        for name in ["a.jpg", "b.jpg"] {
+            let to = RemotePath::new(name).unwrap();
+            let entry = h.remote.upload_with_sha256(&file, &to, &sha256).await.unwrap();
+            assert_eq!(entry.size, content.len() as u64);
+            let back = dir.path().join(format!("{name}.back"));
+            h.remote.download(&to, &back).await.unwrap();
+            assert_eq!(std::fs::read(&back).unwrap(), content, "{name}");
+        }
+        let other: [u8; 32] = Sha256::digest(b"what the library recorded").into();
+        let err = h.remote.upload_with_sha256(&file, &RemotePath::new("c.jpg").unwrap(), &other).await.unwrap_err();
+        assert!(
+            matches!(&err, shoebox_remote::RemoteError::Provider { code: Some(code), .. } if code == "BadDigest"),
+            "{err}"
+        );
+    }
+
     crate::conformance!(harness);
 }
 

@@ -71,6 +71,10 @@ impl Shoeboxd {
         panic!("shoeboxd did not become healthy:\n{}", self.log());
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("shoeboxd.log")).unwrap_or_default()
     }

@@ -11,6 +11,7 @@
 //! Progress goes to stderr, the table of figures to stdout.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cpu;
 mod harness;
 mod photos;
 mod plain;
@@ -61,11 +62,12 @@ fn main() {
     let s3 = shoebox_fakes::s3_server::S3Server::start().unwrap_or_else(|e| panic!("{e}"));
     let server = Shoeboxd::start(&bin, &fakes.config());
     let api = server.login("admin");
+    let cpu = cpu::Cpu::new(server.pid(), s3.pid());
     let base = photos::base_jpeg();
     let mut table = Table::default();
 
     push::latency(&mut table, &api, &fakes, &s3, &base, sizes.latency_photos);
-    push::backlog(&mut table, &api, &fakes, &s3, &base, &sizes);
+    push::backlog(&mut table, &api, &fakes, &s3, &cpu, &base, &sizes);
     pull::s3(&mut table, &api, &fakes, &s3, &base, &sizes);
     pull::drive(&mut table, &api, &fakes, &base, sizes.drive_pull_photos);
 

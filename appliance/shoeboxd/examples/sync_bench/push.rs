@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use shoebox_fakes::s3_server::{S3Server, ACCESS_KEY, BUCKET, SECRET_KEY};
 
+use crate::cpu::Cpu;
 use crate::harness::{secs, Api, Fakes, PUSH_CONCURRENCY};
 use crate::photos::variant;
 use crate::plain::{parallel, PlainDrive, PlainS3};
@@ -123,7 +124,7 @@ fn drain(api: &Api, id: i64) -> f64 {
 
 /// Figure 2: one backlog of photos, queued for S3 and for Drive while both connections are off,
 /// drained by each in turn, each followed by its reference.
-pub fn backlog(table: &mut Table, api: &Api, fakes: &Fakes, s3: &S3Server, base: &[u8], sizes: &Sizes) {
+pub fn backlog(table: &mut Table, api: &Api, fakes: &Fakes, s3: &S3Server, cpu: &Cpu, base: &[u8], sizes: &Sizes) {
     let (n, size) = (sizes.backlog_photos, sizes.backlog_bytes);
     eprintln!("2. backlog drain: {n} photos of {} kB, {PUSH_CONCURRENCY} at a time", size / 1000);
     api.create_workspace("backlog");
@@ -135,19 +136,25 @@ pub fn backlog(table: &mut Table, api: &Api, fakes: &Fakes, s3: &S3Server, base:
     assert_eq!((queued(api, s3_id), queued(api, drive_id)), (n as u64, n as u64), "the backlog is not queued");
     let photos = Arc::new(photos);
 
+    let before = cpu.sample();
     let ours = drain(api, s3_id);
+    eprintln!("  S3 drain: {}", cpu.sample().since(&before));
     let missing = paths.iter().filter(|p| !s3.object_file(&format!("backlog/{p}")).exists()).count();
     assert_eq!(missing, 0, "photos missing on S3 after the drain");
     let plain = PlainS3::new(s3);
+    let before = cpu.sample();
     let reference = parallel((0..n).collect(), PUSH_CONCURRENCY, {
         let photos = photos.clone();
         move |http, i| plain.put(http, &format!("plain-backlog/{i}.jpg"), photos[i].clone())
     });
+    eprintln!("  S3 reference: {}", cpu.sample().since(&before));
     add_rate(table, "2. backlog drain, S3 (s3s-fs)", mb, ours, reference);
 
     let drive = &fakes.server.drive;
     let before = drive.request_log().len();
+    let cpu_before = cpu.sample();
     let ours = drain(api, drive_id);
+    eprintln!("  Drive drain: {}", cpu.sample().since(&cpu_before));
     eprintln!(
         "  Drive requests while draining: {}",
         summary(drive.request_log()[before..].iter().map(|l| drive_kind(l)))
@@ -155,10 +162,12 @@ pub fn backlog(table: &mut Table, api: &Api, fakes: &Fakes, s3: &S3Server, base:
     let missing = paths.iter().filter(|p| drive.file_by_path(&format!("Backlog/{p}")).is_none()).count();
     assert_eq!(missing, 0, "photos missing on Drive after the drain");
     let plain = PlainDrive::new(fakes);
+    let cpu_before = cpu.sample();
     let reference = parallel((0..n).collect(), PUSH_CONCURRENCY, {
         let photos = photos.clone();
         move |http, i| plain.put(http, photos[i].clone())
     });
+    eprintln!("  Drive reference: {}", cpu.sample().since(&cpu_before));
     add_rate(table, "2. backlog drain, Drive fake", mb, ours, reference);
 }
 
