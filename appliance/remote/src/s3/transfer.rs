@@ -76,17 +76,8 @@ async fn upload_single(
     remote
         .pacer
         .run("s3 put", || async {
-            let hasher = (checksum.is_none() || !remote.checks_sha256.known())
-                .then(|| Arc::new(Mutex::new(S3EtagHasher::new(None))));
-            let seen = hasher.clone();
-            let file = tokio::fs::File::open(local).await.map_err(|e| RemoteError::local(local, e))?;
-            // Large reads: each one is a trip through the blocking pool, and 4 KiB ones cost more
-            // in wake-ups than the bytes cost to send.
-            let body = ReaderStream::with_capacity(file.take(size), STREAM_CHUNK).inspect_ok(move |chunk: &Bytes| {
-                if let Some(Ok(mut h)) = seen.as_ref().map(|h| h.lock()) {
-                    h.update(chunk);
-                }
-            });
+            let hash_here = checksum.is_none() || !remote.checks_sha256.known();
+            let (body, ours) = body(local, size, hash_here).await?;
             let mut action = remote.bucket.put_object(Some(&remote.credentials), key);
             if let Some(checksum) = &checksum {
                 // Signed, as S3 wants every x-amz-* header of a presigned request to be.
@@ -96,7 +87,7 @@ async fn upload_single(
             if let Some(checksum) = &checksum {
                 request = request.header(CHECKSUM_SHA256, checksum);
             }
-            let response = check(request.body(reqwest::Body::wrap_stream(body)).send().await?).await?;
+            let response = check(request.body(body).send().await?).await?;
             let etag = header(&response, "etag");
             let checked = match (&checksum, header(&response, CHECKSUM_SHA256)) {
                 (Some(ours), Some(theirs)) if theirs == *ours => true,
@@ -106,8 +97,8 @@ async fn upload_single(
             if checksum.is_some() {
                 remote.checks_sha256.learn(checked);
             }
-            match hasher {
-                Some(hasher) => verify(key, etag, take(hasher)?),
+            match ours.finish()? {
+                Some(ours) => verify(key, etag, ours),
                 None if checked => etag
                     .map(|e| RemoteHash::s3_etag(&e))
                     .ok_or_else(|| RemoteError::Protocol { provider: PROVIDER, detail: format!("{key}: no ETag") }),
@@ -116,6 +107,54 @@ async fn upload_single(
             }
         })
         .await
+}
+
+/// Files up to this size are read whole in one trip to a blocking thread and sent from memory,
+/// as a plain client sends them: photos, mostly. Larger ones are streamed, so what an upload holds
+/// stays bounded whatever the file.
+const READ_WHOLE_UP_TO: u64 = 8 * 1024 * 1024;
+
+/// Our ETag of a PUT's body (its MD5), once the body has been sent.
+enum Ours {
+    NotHashed,
+    Read(RemoteHash),
+    Streamed(Arc<Mutex<S3EtagHasher>>),
+}
+
+impl Ours {
+    fn finish(self) -> Result<Option<RemoteHash>, RemoteError> {
+        match self {
+            Ours::NotHashed => Ok(None),
+            Ours::Read(hash) => Ok(Some(hash)),
+            Ours::Streamed(hasher) => take(hasher).map(Some),
+        }
+    }
+}
+
+/// The file as a PUT body, hashed on the way where `hash` says so.
+async fn body(local: &Path, size: u64, hash: bool) -> Result<(reqwest::Body, Ours), RemoteError> {
+    if size <= READ_WHOLE_UP_TO {
+        let (bytes, ours) = crate::local::read_range(local, 0, size, move |bytes| {
+            hash.then(|| {
+                let mut hasher = S3EtagHasher::new(None);
+                hasher.update(bytes);
+                hasher.finish()
+            })
+        })
+        .await?;
+        return Ok((reqwest::Body::from(bytes), ours.map_or(Ours::NotHashed, Ours::Read)));
+    }
+    let hasher = hash.then(|| Arc::new(Mutex::new(S3EtagHasher::new(None))));
+    let seen = hasher.clone();
+    let file = tokio::fs::File::open(local).await.map_err(|e| RemoteError::local(local, e))?;
+    // Large reads: each one is a trip through the blocking pool, and 4 KiB ones cost more in
+    // wake-ups than the bytes cost to send.
+    let stream = ReaderStream::with_capacity(file.take(size), STREAM_CHUNK).inspect_ok(move |chunk: &Bytes| {
+        if let Some(Ok(mut h)) = seen.as_ref().map(|h| h.lock()) {
+            h.update(chunk);
+        }
+    });
+    Ok((reqwest::Body::wrap_stream(stream), hasher.map_or(Ours::NotHashed, Ours::Streamed)))
 }
 
 fn sha256_mismatch(key: &str, theirs: String, ours: &str) -> RemoteError {

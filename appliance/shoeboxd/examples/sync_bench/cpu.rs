@@ -3,6 +3,8 @@
 //! `/proc` around a measurement. Client and server share the machine's cores, so a ratio below 1
 //! is often shoeboxd's own CPU per byte; these say whose time it was.
 
+use std::time::{Duration, Instant};
+
 /// Linux reports process times in clock ticks of `USER_HZ`, 100 on every architecture we run on.
 const TICKS_PER_SEC: f64 = 100.0;
 
@@ -17,6 +19,23 @@ pub struct Sample([f64; 3]);
 impl Cpu {
     pub fn new(shoeboxd: u32, s3s: u32) -> Cpu {
         Cpu { shoeboxd, s3s }
+    }
+
+    /// Waits until shoeboxd has been all but idle for a moment: its background work (the grid
+    /// thumbnails of photos just uploaded) done, so a figure times only what it measures. A box
+    /// whose owner turns a connection on has long finished with the photos waiting for it.
+    pub fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut last = secs(&self.shoeboxd.to_string());
+        loop {
+            std::thread::sleep(Duration::from_millis(300));
+            let now = secs(&self.shoeboxd.to_string());
+            // One clock tick (10 ms) in 300 ms: idle but for a timer.
+            if now - last <= 1.0 / TICKS_PER_SEC || Instant::now() > deadline {
+                return;
+            }
+            last = now;
+        }
     }
 
     pub fn sample(&self) -> Sample {

@@ -6,7 +6,7 @@
 //!   sync_bench PATH_TO_SHOEBOXD
 //!
 //! Sizes come from the environment (defaults in brackets): BENCH_LATENCY_PHOTOS [100],
-//! BENCH_BACKLOG_PHOTOS [300], BENCH_BACKLOG_KB [1000], BENCH_PULL_PHOTOS [2000],
+//! BENCH_BACKLOG_PHOTOS [1000], BENCH_BACKLOG_KB [1000], BENCH_PULL_PHOTOS [2000],
 //! BENCH_PULL_KB [200], BENCH_DRIVE_PULL_PHOTOS [300].
 //! Progress goes to stderr, the table of figures to stdout.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -45,7 +45,7 @@ impl Sizes {
     fn from_env() -> Sizes {
         Sizes {
             latency_photos: env_or("BENCH_LATENCY_PHOTOS", 100),
-            backlog_photos: env_or("BENCH_BACKLOG_PHOTOS", 300),
+            backlog_photos: env_or("BENCH_BACKLOG_PHOTOS", 1000),
             backlog_bytes: env_or("BENCH_BACKLOG_KB", 1000) * 1000,
             pull_photos: env_or("BENCH_PULL_PHOTOS", 2000),
             pull_bytes: env_or("BENCH_PULL_KB", 200) * 1000,

@@ -136,6 +136,7 @@ pub fn backlog(table: &mut Table, api: &Api, fakes: &Fakes, s3: &S3Server, cpu: 
     assert_eq!((queued(api, s3_id), queued(api, drive_id)), (n as u64, n as u64), "the backlog is not queued");
     let photos = Arc::new(photos);
 
+    cpu.settle();
     let before = cpu.sample();
     let ours = drain(api, s3_id);
     eprintln!("  S3 drain: {}", cpu.sample().since(&before));
