@@ -10,13 +10,13 @@
 //! uploads rather than between them. A crash loses nothing by it: a job taken but not recorded as
 //! done is still in the outbox, marked started, so it is looked up at the remote before it is sent.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use shoebox_remote::{ErrorClass, Remote, RemoteError, RemotePath};
 use tokio::sync::Notify;
-use tokio::task::{JoinError, JoinHandle, JoinSet};
+use tokio::task::{Id as TaskId, JoinError, JoinHandle, JoinSet};
 use tokio::time::Instant;
 
 use crate::connections::{self, ConnectionId, State};
@@ -34,7 +34,7 @@ const PREFETCH: usize = 32;
 const RECORD_BATCH: usize = 32;
 const RECORD_DELAY: Duration = Duration::from_millis(20);
 
-type Outcome = (Job, Result<(), RemoteError>);
+type Outcome = Result<(), RemoteError>;
 
 pub(crate) async fn run(shared: Arc<Shared>, id: ConnectionId, remote: Arc<dyn Remote>, wake: Arc<Notify>) {
     let mut worker = Worker::new(shared, id, remote);
@@ -52,7 +52,7 @@ pub(crate) async fn run(shared: Arc<Shared>, id: ConnectionId, remote: Arc<dyn R
             continue;
         }
         tokio::select! {
-            Some(joined) = worker.running.join_next() => {
+            Some(joined) = worker.running.join_next_with_id() => {
                 if !worker.finished(joined).await {
                     // The account no longer works: nothing else will either. The jobs stay queued.
                     worker.stop().await;
@@ -86,6 +86,8 @@ struct Worker {
     /// Taken from the outbox, not started yet.
     queue: VecDeque<Job>,
     running: JoinSet<Outcome>,
+    /// The job each running task replicates: a task that panicked still gives its job back.
+    running_jobs: HashMap<TaskId, Job>,
     /// Every job taken and not yet recorded (queued, running, or done and waiting to be
     /// recorded): a take must not hand them out again.
     busy: HashSet<i64>,
@@ -121,6 +123,7 @@ impl Worker {
             limit,
             queue: VecDeque::new(),
             running: JoinSet::new(),
+            running_jobs: HashMap::new(),
             busy: HashSet::new(),
             succeeded: Vec::new(),
             record_at: Instant::now(),
@@ -153,11 +156,9 @@ impl Worker {
     fn start_queued(&mut self) {
         while self.running.len() < self.limit {
             let Some(job) = self.queue.pop_front() else { return };
-            let (shared, remote) = (self.shared.clone(), self.remote.clone());
-            self.running.spawn(async move {
-                let result = replicate(&shared, remote.as_ref(), &job).await;
-                (job, result)
-            });
+            let (shared, remote, task_job) = (self.shared.clone(), self.remote.clone(), job.clone());
+            let task = self.running.spawn(async move { replicate(&shared, remote.as_ref(), &task_job).await });
+            self.running_jobs.insert(task.id(), job);
         }
     }
 
@@ -201,8 +202,13 @@ impl Worker {
 
     /// A replication ended: successes wait to be recorded in a batch, failures are recorded now.
     /// False when the connection needs the owner to reconnect it.
-    async fn finished(&mut self, joined: std::result::Result<Outcome, JoinError>) -> bool {
-        let Ok((job, result)) = joined else { return true };
+    async fn finished(&mut self, joined: std::result::Result<(TaskId, Outcome), JoinError>) -> bool {
+        let (task, result) = match joined {
+            Ok((task, result)) => (task, result),
+            // A bug, not the remote: the job is tried again later like any failure.
+            Err(e) => (e.id(), Err(RemoteError::Config(format!("the replication stopped: {e}")))),
+        };
+        let Some(job) = self.running_jobs.remove(&task) else { return true };
         let Err(error) = result else {
             if self.succeeded.is_empty() {
                 self.record_at = Instant::now() + RECORD_DELAY;
@@ -255,6 +261,7 @@ impl Worker {
     /// The connection cannot go on: what succeeded is recorded, the rest stays queued.
     async fn stop(&mut self) {
         self.running.abort_all();
+        self.running_jobs.clear();
         if let Some(recording) = self.recording.take() {
             let _ = recording.await;
         }
