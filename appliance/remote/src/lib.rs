@@ -134,7 +134,8 @@ pub trait Remote: Send + Sync {
 
     /// Downloads `from` into the file `to`, streamed, and checks the bytes against the provider's
     /// hash. The bytes land beside `to` and replace it only once checked: on any error `to` is as
-    /// it was.
+    /// it was. A file that replaces another is synced to disk first; a new one is left for the
+    /// caller to sync if it keeps it (the pull's ingest does).
     async fn download(&self, from: &RemotePath, to: &Path) -> Result<Entry, RemoteError>;
 
     /// Deletes the file at `path`; a file already gone is not an error.

@@ -1,6 +1,6 @@
 //! Downloads land beside their destination first and are renamed into place only once the bytes
-//! were checked and flushed, so a failed or corrupt download never replaces (or deletes) a file
-//! that was already there.
+//! were checked (and, when they replace a file, synced), so a failed or corrupt download never
+//! replaces (or deletes) a file that was already there.
 
 use std::path::{Path, PathBuf};
 
@@ -26,10 +26,15 @@ impl Partial {
         self.file.write_all(bytes).await.map_err(|e| RemoteError::local(&self.path, e))
     }
 
-    /// Flushed to disk and renamed over the destination.
+    /// Renamed over the destination. A file that replaces another is synced to disk first, or a
+    /// crash could leave the name on blocks never written and the old bytes gone. A new file is
+    /// not: whoever keeps it makes it durable (the pull's ingest syncs each file it stores), and
+    /// syncing it here as well would wait for the disk twice.
     pub async fn commit(mut self) -> Result<(), RemoteError> {
         self.file.flush().await.map_err(|e| RemoteError::local(&self.path, e))?;
-        self.file.sync_all().await.map_err(|e| RemoteError::local(&self.path, e))?;
+        if tokio::fs::try_exists(&self.to).await.unwrap_or(true) {
+            self.file.sync_all().await.map_err(|e| RemoteError::local(&self.path, e))?;
+        }
         tokio::fs::rename(&self.path, &self.to).await.map_err(|e| RemoteError::local(&self.to, e))
     }
 

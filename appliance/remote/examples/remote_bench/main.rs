@@ -84,8 +84,15 @@ async fn compare(name: &str, remote: &dyn Remote, plain: &dyn Plain, file: &Path
             done?;
             parts_up.push(started.elapsed().as_secs_f64());
         }
-        ours_down.push(timed(async { Ok(remote.download(&to, &file.with_extension("ours")).await?) }).await?);
-        plain_down.push(timed(plain.get(&file.with_extension("plain"))).await?);
+        // Each download makes a new file, as a pull's does (into staging), not a replacement.
+        let (ours_file, plain_file) = (file.with_extension("ours"), file.with_extension("plain"));
+        for old in [&ours_file, &plain_file] {
+            if old.exists() {
+                std::fs::remove_file(old)?;
+            }
+        }
+        ours_down.push(timed(async { Ok(remote.download(&to, &ours_file).await?) }).await?);
+        plain_down.push(timed(plain.get(&plain_file)).await?);
     }
     let mb = size as f64 / 1e6;
     let (ours_up, plain_up, ours_down, plain_down) =
