@@ -24,7 +24,7 @@ impl Cpu {
     /// Waits until shoeboxd has been all but idle for a moment: its background work (the grid
     /// thumbnails of photos just uploaded) done, so a figure times only what it measures. A box
     /// whose owner turns a connection on has long finished with the photos waiting for it.
-    pub fn settle(&self) {
+    fn settle(&self) {
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut last = secs(&self.shoeboxd.to_string());
         loop {
@@ -36,6 +36,14 @@ impl Cpu {
             }
             last = now;
         }
+    }
+
+    /// Settles (above), then writes every dirty page out (`sync`), so neither side of a
+    /// comparison pays for the disk writes of the one timed before it.
+    pub fn quiesce(&self) {
+        self.settle();
+        let synced = std::process::Command::new("sync").status();
+        assert!(synced.is_ok_and(|s| s.success()), "sync failed");
     }
 
     pub fn sample(&self) -> Sample {

@@ -136,13 +136,14 @@ pub fn backlog(table: &mut Table, api: &Api, fakes: &Fakes, s3: &S3Server, cpu: 
     assert_eq!((queued(api, s3_id), queued(api, drive_id)), (n as u64, n as u64), "the backlog is not queued");
     let photos = Arc::new(photos);
 
-    cpu.settle();
+    cpu.quiesce();
     let before = cpu.sample();
     let ours = drain(api, s3_id);
     eprintln!("  S3 drain: {}", cpu.sample().since(&before));
     let missing = paths.iter().filter(|p| !s3.object_file(&format!("backlog/{p}")).exists()).count();
     assert_eq!(missing, 0, "photos missing on S3 after the drain");
     let plain = PlainS3::new(s3);
+    cpu.quiesce();
     let before = cpu.sample();
     let reference = parallel((0..n).collect(), PUSH_CONCURRENCY, {
         let photos = photos.clone();
@@ -153,6 +154,7 @@ pub fn backlog(table: &mut Table, api: &Api, fakes: &Fakes, s3: &S3Server, cpu: 
 
     let drive = &fakes.server.drive;
     let before = drive.request_log().len();
+    cpu.quiesce();
     let cpu_before = cpu.sample();
     let ours = drain(api, drive_id);
     eprintln!("  Drive drain: {}", cpu.sample().since(&cpu_before));
@@ -163,6 +165,7 @@ pub fn backlog(table: &mut Table, api: &Api, fakes: &Fakes, s3: &S3Server, cpu: 
     let missing = paths.iter().filter(|p| drive.file_by_path(&format!("Backlog/{p}")).is_none()).count();
     assert_eq!(missing, 0, "photos missing on Drive after the drain");
     let plain = PlainDrive::new(fakes);
+    cpu.quiesce();
     let cpu_before = cpu.sample();
     let reference = parallel((0..n).collect(), PUSH_CONCURRENCY, {
         let photos = photos.clone();
