@@ -4,10 +4,10 @@
 //! one folder could be imported as two local folders, and a deletion could name a path the box
 //! never recorded. So each folder's own entry, whose last component is right, sets its case, and
 //! everything below it is named from that, keyed by Dropbox's `path_lower`. A case-only rename is
-//! not reported by the change feed, so a folder keeps the case it was first seen with. A deleted
-//! folder stays known: Dropbox reports it deleted before what was in it, and a folder made again
-//! at that path reports itself before its contents, which sets its case anew. A full listing (a
-//! first sync, a reset cursor) starts from nothing.
+//! not reported by the change feed, so a folder keeps the case it was first seen with, whatever
+//! later entries (its own deletion included) show. A deleted folder stays known: Dropbox reports
+//! it deleted before what was in it. A full listing (a first sync, a reset cursor) starts from
+//! nothing.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +24,9 @@ impl FolderCase {
     /// The path of an entry with this `path_lower`, given the path its `path_display` shows below
     /// the connection's folder: its parent as that folder's own entry showed it, then its own name.
     pub fn path(&self, lower: Option<&str>, shown: RemotePath) -> RemotePath {
+        if let Some(known) = lower.and_then(|l| self.0.get(l)).and_then(|p| RemotePath::new(p).ok()) {
+            return known;
+        }
         let parent = lower.and_then(|l| l.rsplit_once('/')).and_then(|(parent, _)| self.0.get(parent));
         match parent {
             Some(parent) if !shown.is_root() => {
@@ -35,7 +38,7 @@ impl FolderCase {
 
     pub fn saw_folder(&mut self, lower: Option<&str>, path: &RemotePath) {
         if let Some(lower) = lower {
-            self.0.insert(lower.to_string(), path.as_str().to_string());
+            self.0.entry(lower.to_string()).or_insert_with(|| path.as_str().to_string());
         }
     }
 }
@@ -62,8 +65,9 @@ mod tests {
         assert_eq!(case.path(None, path("trip/a.jpg")).as_str(), "trip/a.jpg");
         assert_eq!(case.path(Some("/shoebox/new/c.jpg"), path("NEW/c.jpg")).as_str(), "NEW/c.jpg");
         assert_eq!(case.path(Some("/shoebox/x.jpg"), path("x.jpg")).as_str(), "x.jpg");
-        // A folder made again in another case sets it anew.
+        // Seen again in another case (or deleted), a folder keeps the case it was first seen with.
+        assert_eq!(case.path(Some("/shoebox/trip"), path("TRIP")).as_str(), "Trip");
         case.saw_folder(Some("/shoebox/trip"), &path("TRIP"));
-        assert_eq!(case.path(Some("/shoebox/trip/c.jpg"), path("trip/c.jpg")).as_str(), "TRIP/c.jpg");
+        assert_eq!(case.path(Some("/shoebox/trip/c.jpg"), path("trip/c.jpg")).as_str(), "Trip/c.jpg");
     }
 }

@@ -4,6 +4,7 @@
 //! S3 has no change feed and no folders: [`changes`](Remote::changes) compares a new listing with
 //! the inventory kept in the cursor, and folders are key prefixes.
 
+mod checksums;
 mod inventory;
 mod settings;
 mod transfer;
@@ -49,7 +50,8 @@ pub struct S3Remote {
     root: String,
     capabilities: Capabilities,
     part_size: u64,
-    checks_sha256: transfer::ServerChecksSha256,
+    /// Whether the server checks `x-amz-checksum-sha256`: asked once, when first needed.
+    checks_sha256: tokio::sync::OnceCell<bool>,
 }
 
 impl S3Remote {

@@ -3,7 +3,6 @@
 //! with the part count, each part also checked as it is acknowledged).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
@@ -14,6 +13,7 @@ use rusty_s3::actions::{CompleteMultipartUpload, CompleteMultipartUploadResponse
 use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
+use super::checksums::{self, CHECKSUM_SHA256};
 use super::{check, header, part_size_for, s3_error, S3Remote, PROVIDER, SIGNED_FOR};
 use crate::hash::{multipart_etag, RemoteHash, S3EtagHasher};
 use crate::{Entry, RemoteError, RemotePath};
@@ -36,35 +36,9 @@ pub(super) async fn upload(
 }
 
 const STREAM_CHUNK: usize = 256 * 1024;
-const CHECKSUM_SHA256: &str = "x-amz-checksum-sha256";
 
-/// Whether the server checks an `x-amz-checksum-sha256` sent with a PUT, as AWS, MinIO, Ceph and
-/// s3s do: it refuses bytes that do not match (`BadDigest`) and echoes the checksum when they do.
-/// Learnt from the first PUT that sends one, which is also hashed here in case the server ignores
-/// the header; once the server has shown it checks, a file whose SHA-256 is known is not hashed
-/// again on the box, which on an ARM board is most of the CPU an upload costs.
-#[derive(Default)]
-pub(super) struct ServerChecksSha256(AtomicU8);
-
-// 0, the default, is "not known yet".
-const CHECKS: u8 = 1;
-const IGNORES: u8 = 2;
-
-impl ServerChecksSha256 {
-    fn known(&self) -> bool {
-        self.0.load(Ordering::Relaxed) == CHECKS
-    }
-
-    fn learn(&self, checks: bool) {
-        let new = if checks { CHECKS } else { IGNORES };
-        if self.0.swap(new, Ordering::Relaxed) != new {
-            tracing::debug!(checks, "S3: whether the server checks x-amz-checksum-sha256");
-        }
-    }
-}
-
-/// One PUT with the file streamed as the body. Either the server checks the SHA-256 we send, or
-/// our MD5, computed from the very bytes sent, is compared with its ETag.
+/// One PUT of the file. Either the server checks the SHA-256 we know (when it has shown it does,
+/// `checksums`), or our MD5 of the very bytes sent is compared with its ETag.
 async fn upload_single(
     remote: &S3Remote,
     local: &Path,
@@ -72,12 +46,15 @@ async fn upload_single(
     size: u64,
     sha256: Option<&[u8; 32]>,
 ) -> Result<RemoteHash, RemoteError> {
-    let checksum = sha256.map(|s| base64::engine::general_purpose::STANDARD.encode(s));
+    let sha256 = match sha256 {
+        Some(sha256) if checksums::server_checks(remote).await => Some(sha256),
+        _ => None,
+    };
+    let checksum = sha256.map(checksums::encode);
     remote
         .pacer
         .run("s3 put", || async {
-            let hash_here = checksum.is_none() || !remote.checks_sha256.known();
-            let (body, ours) = body(local, size, hash_here).await?;
+            let (body, ours) = body(local, size, sha256.is_none()).await?;
             let mut action = remote.bucket.put_object(Some(&remote.credentials), key);
             if let Some(checksum) = &checksum {
                 // Signed, as S3 wants every x-amz-* header of a presigned request to be.
@@ -89,21 +66,22 @@ async fn upload_single(
             }
             let response = check(request.body(body).send().await?).await?;
             let etag = header(&response, "etag");
-            let checked = match (&checksum, header(&response, CHECKSUM_SHA256)) {
-                (Some(ours), Some(theirs)) if theirs == *ours => true,
-                (Some(ours), Some(theirs)) => return Err(sha256_mismatch(key, theirs, ours)),
-                _ => false,
-            };
-            if checksum.is_some() {
-                remote.checks_sha256.learn(checked);
+            // The server refuses what does not match; an echo that names other bytes is wrong too.
+            if let (Some(sha256), Some(echo)) = (sha256, header(&response, CHECKSUM_SHA256)) {
+                if checksums::decode(&echo).is_some_and(|theirs| theirs != *sha256) {
+                    return Err(RemoteError::HashMismatch {
+                        what: key.into(),
+                        kind: CHECKSUM_SHA256,
+                        remote: echo,
+                        local: checksums::encode(sha256),
+                    });
+                }
             }
             match ours.finish()? {
                 Some(ours) => verify(key, etag, ours),
-                None if checked => etag
+                None => etag
                     .map(|e| RemoteHash::s3_etag(&e))
                     .ok_or_else(|| RemoteError::Protocol { provider: PROVIDER, detail: format!("{key}: no ETag") }),
-                // It checked before and says nothing now: sent again, hashed here this time.
-                None => Err(sha256_mismatch(key, "(none)".into(), checksum.as_deref().unwrap_or_default())),
             }
         })
         .await
@@ -155,10 +133,6 @@ async fn body(local: &Path, size: u64, hash: bool) -> Result<(reqwest::Body, Our
         }
     });
     Ok((reqwest::Body::wrap_stream(stream), hasher.map_or(Ours::NotHashed, Ours::Streamed)))
-}
-
-fn sha256_mismatch(key: &str, theirs: String, ours: &str) -> RemoteError {
-    RemoteError::HashMismatch { what: key.into(), kind: CHECKSUM_SHA256, remote: theirs, local: ours.into() }
 }
 
 async fn upload_multipart(remote: &S3Remote, local: &Path, key: &str, size: u64) -> Result<RemoteHash, RemoteError> {

@@ -145,9 +145,9 @@ mod s3 {
         assert_eq!(remote.stat(&to).await.unwrap().unwrap().size, 1000);
     }
 
-    /// A file's known SHA-256 goes with its PUT and s3s-fs checks it, as S3 does: bytes that do
-    /// not match what the library recorded are refused rather than stored as good. The first PUT
-    /// is also hashed on the box (the server has not shown yet that it checks); the next is not.
+    /// A file's known SHA-256 goes with its PUT once s3s-fs has shown it checks one (it refused
+    /// the probe's wrong checksum, as S3 does): bytes that do not match what the library recorded
+    /// are refused rather than stored as good, and the probe leaves nothing behind.
     #[tokio::test]
     async fn a_known_sha256_is_checked_by_the_server() {
         use sha2::{Digest, Sha256};
@@ -170,6 +170,18 @@ mod s3 {
             matches!(&err, shoebox_remote::RemoteError::Provider { code: Some(code), .. } if code == "BadDigest"),
             "{err}"
         );
+        let probe = RemotePath::new(".shoebox-checksum-probe").unwrap();
+        assert!(h.remote.stat(&probe).await.unwrap().is_none(), "the probe was left behind");
+        let probes: Vec<String> = h
+            .proxy
+            .log()
+            .iter()
+            .filter(|l| {
+                l.path_and_query.contains("shoebox-checksum-probe") && ["PUT", "DELETE"].contains(&l.method.as_str())
+            })
+            .map(|l| l.method.clone())
+            .collect();
+        assert_eq!(probes, ["PUT", "DELETE"], "one probe, and its removal, per connection");
     }
 
     crate::conformance!(harness);
