@@ -110,32 +110,29 @@ impl S3EtagHasher {
     }
 }
 
-/// Our hash of a local file as a provider computes `kind`. An S3 ETag of a multipart upload needs
-/// the part size the upload used (None: a single PUT). Blocking: it reads the whole file.
-pub fn of_file(local: &Path, kind: HashKind, s3_part_size: Option<u64>) -> Result<RemoteHash, RemoteError> {
-    enum Hasher {
-        Md5(Md5),
-        Sha256(sha2::Sha256),
-        Etag(S3EtagHasher),
-        Dropbox(crate::dropbox::content_hash::ContentHasher),
-        QuickXor(crate::graph::quickxor::QuickXor),
-    }
-    let mut hasher = match kind {
-        HashKind::Md5 => Hasher::Md5(Md5::new()),
-        HashKind::Sha256 => Hasher::Sha256(<sha2::Sha256 as sha2::Digest>::new()),
-        HashKind::S3Etag => Hasher::Etag(S3EtagHasher::new(s3_part_size)),
-        HashKind::DropboxContentHash => Hasher::Dropbox(Default::default()),
-        HashKind::QuickXor => Hasher::QuickXor(Default::default()),
-    };
-    let mut file = std::fs::File::open(local).map_err(|e| RemoteError::local(local, e))?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| RemoteError::local(local, e))?;
-        if n == 0 {
-            break;
+/// Our hash of content as a provider computes `kind`, fed piece by piece. An S3 ETag of a
+/// multipart upload needs the part size the upload used (None: a single PUT).
+pub(crate) enum Hasher {
+    Md5(Md5),
+    Sha256(sha2::Sha256),
+    Etag(S3EtagHasher),
+    Dropbox(crate::dropbox::content_hash::ContentHasher),
+    QuickXor(crate::graph::quickxor::QuickXor),
+}
+
+impl Hasher {
+    pub fn new(kind: HashKind, s3_part_size: Option<u64>) -> Hasher {
+        match kind {
+            HashKind::Md5 => Hasher::Md5(Md5::new()),
+            HashKind::Sha256 => Hasher::Sha256(<sha2::Sha256 as sha2::Digest>::new()),
+            HashKind::S3Etag => Hasher::Etag(S3EtagHasher::new(s3_part_size)),
+            HashKind::DropboxContentHash => Hasher::Dropbox(Default::default()),
+            HashKind::QuickXor => Hasher::QuickXor(Default::default()),
         }
-        let bytes = &buf[..n];
-        match &mut hasher {
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        match self {
             Hasher::Md5(h) => h.update(bytes),
             Hasher::Sha256(h) => sha2::Digest::update(h, bytes),
             Hasher::Etag(h) => h.update(bytes),
@@ -143,14 +140,32 @@ pub fn of_file(local: &Path, kind: HashKind, s3_part_size: Option<u64>) -> Resul
             Hasher::QuickXor(h) => h.update(bytes),
         }
     }
-    let value = match hasher {
-        Hasher::Md5(h) => hex::encode(h.finalize()),
-        Hasher::Sha256(h) => hex::encode(sha2::Digest::finalize(h)),
-        Hasher::Etag(h) => return Ok(h.finish()),
-        Hasher::Dropbox(h) => h.finish(),
-        Hasher::QuickXor(h) => h.finish(),
-    };
-    Ok(RemoteHash { kind, value })
+
+    pub fn finish(self) -> RemoteHash {
+        let (kind, value) = match self {
+            Hasher::Md5(h) => (HashKind::Md5, hex::encode(h.finalize())),
+            Hasher::Sha256(h) => (HashKind::Sha256, hex::encode(sha2::Digest::finalize(h))),
+            Hasher::Etag(h) => return h.finish(),
+            Hasher::Dropbox(h) => (HashKind::DropboxContentHash, h.finish()),
+            Hasher::QuickXor(h) => (HashKind::QuickXor, h.finish()),
+        };
+        RemoteHash { kind, value }
+    }
+}
+
+/// Our hash of a local file as a provider computes `kind` (see [`Hasher`]). Blocking: it reads
+/// the whole file.
+pub fn of_file(local: &Path, kind: HashKind, s3_part_size: Option<u64>) -> Result<RemoteHash, RemoteError> {
+    let mut hasher = Hasher::new(kind, s3_part_size);
+    let mut file = std::fs::File::open(local).map_err(|e| RemoteError::local(local, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| RemoteError::local(local, e))?;
+        if n == 0 {
+            return Ok(hasher.finish());
+        }
+        hasher.update(&buf[..n]);
+    }
 }
 
 impl RemoteHash {

@@ -14,9 +14,9 @@ mod upload;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::hash::Hasher;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use md5::{Digest, Md5};
 
 use crate::folders::FolderIds;
 use crate::oauth::TokenSource;
@@ -74,7 +74,7 @@ impl GoogleDrive {
         let chunk_size = settings.chunk_size.max(CHUNK_MULTIPLE) / CHUNK_MULTIPLE * CHUNK_MULTIPLE;
         let capabilities = Capabilities {
             provider: api::PROVIDER,
-            hashes: &[HashKind::Md5],
+            hashes: &[HashKind::Sha256, HashKind::Md5],
             change_feed: ChangeFeed::Native,
             server_side_copy: true,
             real_folders: true,
@@ -347,7 +347,7 @@ impl Remote for GoogleDrive {
                 class: crate::ErrorClass::NotFound,
             });
         };
-        let expected = Checksum::of(&file);
+        let expected = checksum(&file);
         let url = self.url(&format!("/drive/v3/files/{}", file.id));
         self.request(
             "drive download",
@@ -362,16 +362,16 @@ impl Remote for GoogleDrive {
                     }
                     let ours = hasher.finish();
                     match &expected {
-                        Some(theirs) if theirs.value != ours => Err(RemoteError::HashMismatch {
+                        Some(theirs) if !theirs.same_as(&ours) => Err(RemoteError::HashMismatch {
                             what: from.to_string(),
-                            kind: theirs.kind,
+                            kind: field(theirs.kind),
                             remote: theirs.value.clone(),
-                            local: ours,
+                            local: ours.value,
                         }),
                         _ => Ok(()),
                     }
                 };
-                let hasher = Hasher::for_checksum(expected.as_ref());
+                let hasher = Hasher::new(expected.as_ref().map_or(HashKind::Md5, |e| e.kind), None);
                 partial::receive(to, response, hasher, Hasher::update, verify).await
             },
         )
@@ -409,46 +409,18 @@ impl Remote for GoogleDrive {
 /// The checksum a download is held to: Drive's `sha256Checksum` where it gives one (SHA-256 runs
 /// on the CPU's SHA instructions, x86's and ARMv8's alike, several times faster than MD5), else
 /// its `md5Checksum`.
-struct Checksum {
-    kind: &'static str,
-    value: String,
-}
-
-impl Checksum {
-    fn of(file: &File) -> Option<Checksum> {
-        let lower = |v: &String| v.to_ascii_lowercase();
-        match (&file.sha256_checksum, &file.md5_checksum) {
-            (Some(sha256), _) => Some(Checksum { kind: "sha256Checksum", value: lower(sha256) }),
-            (None, Some(md5)) => Some(Checksum { kind: "md5Checksum", value: lower(md5) }),
-            (None, None) => None,
-        }
+fn checksum(file: &File) -> Option<RemoteHash> {
+    match (&file.sha256_checksum, &file.md5_checksum) {
+        (Some(sha256), _) => Some(RemoteHash { kind: HashKind::Sha256, value: sha256.clone() }),
+        (None, Some(md5)) => Some(RemoteHash { kind: HashKind::Md5, value: md5.clone() }),
+        (None, None) => None,
     }
 }
 
-enum Hasher {
-    Sha256(sha2::Sha256),
-    Md5(Md5),
-}
-
-impl Hasher {
-    fn for_checksum(checksum: Option<&Checksum>) -> Hasher {
-        match checksum {
-            Some(c) if c.kind == "sha256Checksum" => Hasher::Sha256(<sha2::Sha256 as sha2::Digest>::new()),
-            _ => Hasher::Md5(Md5::new()),
-        }
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        match self {
-            Hasher::Sha256(h) => sha2::Digest::update(h, bytes),
-            Hasher::Md5(h) => h.update(bytes),
-        }
-    }
-
-    fn finish(self) -> String {
-        match self {
-            Hasher::Sha256(h) => hex::encode(sha2::Digest::finalize(h)),
-            Hasher::Md5(h) => hex::encode(h.finalize()),
-        }
+/// The File field a checksum of `kind` comes from, for errors.
+fn field(kind: HashKind) -> &'static str {
+    match kind {
+        HashKind::Sha256 => "sha256Checksum",
+        _ => "md5Checksum",
     }
 }

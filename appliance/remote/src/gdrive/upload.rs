@@ -6,10 +6,12 @@
 //! A session Drive forgot (404) starts over once. Our MD5 is computed over the bytes in the order
 //! Drive confirms them, and compared with the File's `md5Checksum`.
 
+use std::path::Path;
+
+use bytes::Bytes;
 use md5::{Digest, Md5};
 use serde_json::json;
-use std::path::Path;
-use std::sync::OnceLock;
+use tokio::sync::OnceCell;
 
 use super::api::{check, File, FILE_FIELDS, PROVIDER};
 use super::GoogleDrive;
@@ -57,35 +59,40 @@ fn check_md5(name: &str, file: &File, ours: &str) -> Result<(), RemoteError> {
 
 /// The bytes of a simple upload, and how Drive's answer is checked against them: by
 /// `sha256Checksum` where the caller knew the SHA-256 (so the bytes need no hashing here), else by
-/// our MD5 of them, made when first needed.
-struct Sent<'a> {
-    bytes: &'a [u8],
+/// our MD5 of them, made (on a blocking thread) when first needed.
+struct Sent {
+    bytes: Bytes,
     sha256: Option<String>,
-    md5: OnceLock<String>,
+    md5: OnceCell<String>,
 }
 
-impl<'a> Sent<'a> {
-    fn new(bytes: &'a [u8], sha256: Option<&[u8; 32]>, md5: Option<String>) -> Self {
-        let sent = Sent { bytes, sha256: sha256.map(hex::encode), md5: OnceLock::new() };
-        if let Some(md5) = md5 {
-            sent.md5.get_or_init(|| md5);
-        }
-        sent
+impl Sent {
+    fn new(bytes: Bytes, sha256: Option<&[u8; 32]>, md5: Option<String>) -> Self {
+        Sent { bytes, sha256: sha256.map(hex::encode), md5: OnceCell::new_with(md5) }
     }
 
-    fn md5(&self) -> &str {
-        self.md5.get_or_init(|| hex::encode(Md5::digest(self.bytes)))
+    async fn md5(&self) -> Result<&str, RemoteError> {
+        let bytes = self.bytes.clone();
+        let md5 = self.md5.get_or_try_init(|| async move {
+            tokio::task::spawn_blocking(move || hex::encode(Md5::digest(&bytes)))
+                .await
+                .map_err(|e| RemoteError::Config(format!("hashing an upload: {e}")))
+        });
+        Ok(md5.await?.as_str())
     }
 
     /// Whether Drive's `file` holds these bytes.
-    fn is(&self, file: &File) -> bool {
-        match (&self.sha256, &file.sha256_checksum) {
+    async fn is(&self, file: &File) -> Result<bool, RemoteError> {
+        Ok(match (&self.sha256, &file.sha256_checksum) {
             (Some(ours), Some(theirs)) => theirs.eq_ignore_ascii_case(ours),
-            _ => file.md5_checksum.as_deref().is_some_and(|theirs| theirs.eq_ignore_ascii_case(self.md5())),
-        }
+            _ => match &file.md5_checksum {
+                Some(theirs) => theirs.eq_ignore_ascii_case(self.md5().await?),
+                None => false,
+            },
+        })
     }
 
-    fn check(&self, name: &str, file: &File) -> Result<(), RemoteError> {
+    async fn check(&self, name: &str, file: &File) -> Result<(), RemoteError> {
         match (&self.sha256, &file.sha256_checksum) {
             (Some(ours), Some(theirs)) if !theirs.eq_ignore_ascii_case(ours) => Err(RemoteError::HashMismatch {
                 what: name.to_string(),
@@ -94,7 +101,7 @@ impl<'a> Sent<'a> {
                 local: ours.clone(),
             }),
             (Some(_), Some(_)) => Ok(()),
-            _ => check_md5(name, file, self.md5()),
+            _ => check_md5(name, file, self.md5().await?),
         }
     }
 }
@@ -119,7 +126,7 @@ async fn multipart(
     let hash_here = sha256.is_none();
     let (bytes, md5) =
         read_range(local, 0, size, move |bytes| hash_here.then(|| hex::encode(Md5::digest(bytes)))).await?;
-    let sent = Sent::new(&bytes, sha256, md5);
+    let sent = Sent::new(bytes.clone(), sha256, md5);
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{}\r\n--{BOUNDARY}\r\nContent-Type: application/octet-stream\r\n\r\n",
         metadata(parent, name, existing)
@@ -149,15 +156,16 @@ async fn multipart(
         .pacer
         .run("drive multipart upload", || async {
             if existing.is_none() && tried.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                let made = drive.children_named_once(&refreshed, parent, name).await?;
-                if let Some(file) = made.into_iter().find(|f| sent.is(f)) {
-                    return Ok(file);
+                for file in drive.children_named_once(&refreshed, parent, name).await? {
+                    if sent.is(&file).await? {
+                        return Ok(file);
+                    }
                 }
             }
             drive.attempt(&refreshed, &build, &super::api::read_json).await
         })
         .await?;
-    sent.check(name, &file)?;
+    sent.check(name, &file).await?;
     Ok(file)
 }
 

@@ -166,16 +166,10 @@ impl Remote for S3Remote {
     }
 
     async fn upload(&self, local: &Path, to: &RemotePath) -> Result<Entry, RemoteError> {
-        if to.is_root() {
-            return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
-        }
         transfer::upload(self, local, to, None).await
     }
 
     async fn upload_with_sha256(&self, local: &Path, to: &RemotePath, sha256: &[u8; 32]) -> Result<Entry, RemoteError> {
-        if to.is_root() {
-            return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
-        }
         transfer::upload(self, local, to, Some(sha256)).await
     }
 

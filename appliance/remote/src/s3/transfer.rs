@@ -25,6 +25,9 @@ pub(super) async fn upload(
     to: &RemotePath,
     sha256: Option<&[u8; 32]>,
 ) -> Result<Entry, RemoteError> {
+    if to.is_root() {
+        return Err(RemoteError::InvalidPath(String::new(), "the root is a folder"));
+    }
     let size = tokio::fs::metadata(local).await.map_err(|e| RemoteError::local(local, e))?.len();
     let key = remote.key(to);
     let etag = if size > remote.capabilities.simple_upload_limit {

@@ -40,20 +40,29 @@ impl Cpu {
 
     /// Settles (above), then writes every dirty page out (`sync`), so neither side of a
     /// comparison pays for the disk writes of the one timed before it.
-    pub fn quiesce(&self) {
+    fn quiesce(&self) {
         self.settle();
         let synced = std::process::Command::new("sync").status();
         assert!(synced.is_ok_and(|s| s.success()), "sync failed");
     }
 
-    pub fn sample(&self) -> Sample {
+    /// Runs `run` from a quiet box (`quiesce`) and logs the CPU each process spent on it.
+    pub fn measure<T>(&self, what: &str, run: impl FnOnce() -> T) -> T {
+        self.quiesce();
+        let before = self.sample();
+        let out = run();
+        eprintln!("  {what}: {}", self.sample().since(&before));
+        out
+    }
+
+    fn sample(&self) -> Sample {
         Sample([secs(&self.shoeboxd.to_string()), secs(&self.s3s.to_string()), secs("self")])
     }
 }
 
 impl Sample {
     /// The CPU each used since `earlier`, for a progress line.
-    pub fn since(&self, earlier: &Sample) -> String {
+    fn since(&self, earlier: &Sample) -> String {
         let [a, b, c] = [0, 1, 2].map(|i| self.0[i] - earlier.0[i]);
         format!("CPU shoeboxd {a:.2} s, s3s-fs {b:.2} s, bench (clients, Drive fake) {c:.2} s")
     }

@@ -136,28 +136,21 @@ pub fn backlog(table: &mut Table, api: &Api, fakes: &Fakes, s3: &S3Server, cpu: 
     assert_eq!((queued(api, s3_id), queued(api, drive_id)), (n as u64, n as u64), "the backlog is not queued");
     let photos = Arc::new(photos);
 
-    cpu.quiesce();
-    let before = cpu.sample();
-    let ours = drain(api, s3_id);
-    eprintln!("  S3 drain: {}", cpu.sample().since(&before));
+    let ours = cpu.measure("S3 drain", || drain(api, s3_id));
     let missing = paths.iter().filter(|p| !s3.object_file(&format!("backlog/{p}")).exists()).count();
     assert_eq!(missing, 0, "photos missing on S3 after the drain");
     let plain = PlainS3::new(s3);
-    cpu.quiesce();
-    let before = cpu.sample();
-    let reference = parallel((0..n).collect(), PUSH_CONCURRENCY, {
+    let reference = cpu.measure("S3 reference", || {
         let photos = photos.clone();
-        move |http, i| plain.put(http, &format!("plain-backlog/{i}.jpg"), photos[i].clone())
+        parallel((0..n).collect(), PUSH_CONCURRENCY, move |http, i| {
+            plain.put(http, &format!("plain-backlog/{i}.jpg"), photos[i].clone())
+        })
     });
-    eprintln!("  S3 reference: {}", cpu.sample().since(&before));
     add_rate(table, "2. backlog drain, S3 (s3s-fs)", mb, ours, reference);
 
     let drive = &fakes.server.drive;
     let before = drive.request_log().len();
-    cpu.quiesce();
-    let cpu_before = cpu.sample();
-    let ours = drain(api, drive_id);
-    eprintln!("  Drive drain: {}", cpu.sample().since(&cpu_before));
+    let ours = cpu.measure("Drive drain", || drain(api, drive_id));
     eprintln!(
         "  Drive requests while draining: {}",
         summary(drive.request_log()[before..].iter().map(|l| drive_kind(l)))
@@ -165,13 +158,10 @@ pub fn backlog(table: &mut Table, api: &Api, fakes: &Fakes, s3: &S3Server, cpu: 
     let missing = paths.iter().filter(|p| drive.file_by_path(&format!("Backlog/{p}")).is_none()).count();
     assert_eq!(missing, 0, "photos missing on Drive after the drain");
     let plain = PlainDrive::new(fakes);
-    cpu.quiesce();
-    let cpu_before = cpu.sample();
-    let reference = parallel((0..n).collect(), PUSH_CONCURRENCY, {
+    let reference = cpu.measure("Drive reference", || {
         let photos = photos.clone();
-        move |http, i| plain.put(http, photos[i].clone())
+        parallel((0..n).collect(), PUSH_CONCURRENCY, move |http, i| plain.put(http, photos[i].clone()))
     });
-    eprintln!("  Drive reference: {}", cpu.sample().since(&cpu_before));
     add_rate(table, "2. backlog drain, Drive fake", mb, ours, reference);
 }
 
