@@ -1,95 +1,166 @@
 //! Downloads land beside their destination first and are renamed into place only once the bytes
 //! were checked (and, when they replace a file, synced), so a failed or corrupt download never
 //! replaces (or deletes) a file that was already there.
+//!
+//! The body is written and hashed on two blocking threads of their own, fed in batches of
+//! chunks. A network read often yields a few KiB; handing each one over to the disk and to the
+//! hash separately cost more CPU in thread wake-ups than the hash itself, on a box whose two
+//! cores the server side of the transfer may share.
 
-use std::path::{Path, PathBuf};
+use std::io::{IoSlice, Write};
+use std::path::Path;
+use std::sync::Arc;
 
-use tokio::io::AsyncWriteExt;
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::RemoteError;
 
-pub(crate) struct Partial {
-    path: PathBuf,
-    to: PathBuf,
-    file: tokio::fs::File,
-}
-
-impl Partial {
-    pub async fn create(to: &Path) -> Result<Partial, RemoteError> {
-        let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let path = to.with_file_name(format!(".{name}.part"));
-        let file = tokio::fs::File::create(&path).await.map_err(|e| RemoteError::local(&path, e))?;
-        Ok(Partial { path, to: to.to_path_buf(), file })
-    }
-
-    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), RemoteError> {
-        self.file.write_all(bytes).await.map_err(|e| RemoteError::local(&self.path, e))
-    }
-
-    /// Renamed over the destination. A file that replaces another is synced to disk first, or a
-    /// crash could leave the name on blocks never written and the old bytes gone. A new file is
-    /// not: whoever keeps it makes it durable (the pull's ingest syncs each file it stores), and
-    /// syncing it here as well would wait for the disk twice.
-    pub async fn commit(mut self) -> Result<(), RemoteError> {
-        self.file.flush().await.map_err(|e| RemoteError::local(&self.path, e))?;
-        if tokio::fs::try_exists(&self.to).await.unwrap_or(true) {
-            self.file.sync_all().await.map_err(|e| RemoteError::local(&self.path, e))?;
-        }
-        tokio::fs::rename(&self.path, &self.to).await.map_err(|e| RemoteError::local(&self.to, e))
-    }
-
-    pub async fn discard(self) {
-        drop(self.file);
-        let _ = tokio::fs::remove_file(&self.path).await;
-    }
-}
-
 /// Streams `response` into a partial file beside `to`, feeding every chunk to `hasher`; `verify`
 /// gets the hasher and the count of bytes received and says whether they are right. Only then is
-/// `to` replaced. The hashing runs on a blocking thread of its own, fed through a short queue, so
-/// it overlaps the network and the disk instead of adding to them.
+/// `to` replaced.
 pub(crate) async fn receive<H: Send + 'static>(
     to: &Path,
     response: reqwest::Response,
-    mut hasher: H,
+    hasher: H,
     hash: impl Fn(&mut H, &[u8]) + Send + 'static,
     verify: impl FnOnce(H, u64) -> Result<(), RemoteError>,
 ) -> Result<(), RemoteError> {
-    use futures_util::TryStreamExt;
-    let mut partial = Partial::create(to).await?;
-    let mut stream = response.bytes_stream();
-    let mut received = 0u64;
-    let (queue, mut queued) = tokio::sync::mpsc::channel::<bytes::Bytes>(QUEUE);
-    let hashing = tokio::task::spawn_blocking(move || {
-        while let Some(chunk) = queued.blocking_recv() {
-            hash(&mut hasher, &chunk);
-        }
-        hasher
+    let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let path = to.with_file_name(format!(".{name}.part"));
+    let file = tokio::fs::File::create(&path).await.map_err(|e| RemoteError::local(&path, e))?.into_std().await;
+    let at = path.clone();
+    let writer =
+        Worker::spawn(file, move |file, batch| write_batch(file, batch).map_err(|e| RemoteError::local(&at, e)));
+    let hasher = Worker::spawn(hasher, move |hasher, batch| {
+        batch.iter().for_each(|chunk| hash(hasher, chunk));
+        Ok(())
     });
-    let streamed = async {
-        while let Some(chunk) = stream.try_next().await? {
-            received += chunk.len() as u64;
-            // Cheap: a reference count, not a copy.
-            if queue.send(chunk.clone()).await.is_err() {
-                return Err(RemoteError::Protocol { provider: "local", detail: "the hashing thread stopped".into() });
-            }
-            partial.write(&chunk).await?;
-        }
-        Ok::<(), RemoteError>(())
-    }
-    .await;
-    drop(queue);
-    let hashed = hashing
-        .await
-        .map_err(|e| RemoteError::Protocol { provider: "local", detail: format!("the hashing thread failed: {e}") });
-    match streamed.and(hashed).and_then(|hasher| verify(hasher, received)) {
-        Ok(()) => partial.commit().await,
+    let streamed = pump(response, &writer, &hasher).await;
+    // A writer that stopped early (a full disk) is the cause of whatever else went wrong.
+    let written = writer.finish().await;
+    let hashed = hasher.finish().await;
+    let checked = written.and_then(|file| {
+        let received = streamed?;
+        verify(hashed?, received)?;
+        Ok(file)
+    });
+    let to = to.to_path_buf();
+    blocking(move || match checked {
+        Ok(file) => commit(file, &path, &to),
         Err(e) => {
-            partial.discard().await;
+            let _ = std::fs::remove_file(&path);
             Err(e)
+        }
+    })
+    .await
+}
+
+/// Passes the body to both workers in batches; the count of bytes received.
+async fn pump<W, H>(response: reqwest::Response, writer: &Worker<W>, hasher: &Worker<H>) -> Result<u64, RemoteError> {
+    let mut stream = response.bytes_stream();
+    let (mut received, mut batch, mut batched) = (0u64, Vec::new(), 0usize);
+    loop {
+        let chunk = stream.try_next().await?;
+        let end = chunk.is_none();
+        if let Some(chunk) = chunk {
+            received += chunk.len() as u64;
+            batched += chunk.len();
+            batch.push(chunk);
+        }
+        if (end && !batch.is_empty()) || batched >= BATCH {
+            let full: Batch = std::mem::take(&mut batch).into();
+            batched = 0;
+            // Cheap: reference counts, not copies. A worker that is gone failed, and says why
+            // when it is joined.
+            if !(writer.send(full.clone()).await && hasher.send(full).await) {
+                return Err(RemoteError::Protocol { provider: "local", detail: "a download worker stopped".into() });
+            }
+        }
+        if end {
+            return Ok(received);
         }
     }
 }
 
-/// Chunks waiting to be hashed: a few hundred KiB at most.
-const QUEUE: usize = 16;
+/// Renamed over the destination. A file that replaces another is synced to disk first, or a crash
+/// could leave the name on blocks never written and the old bytes gone. A new file is not:
+/// whoever keeps it makes it durable (the pull's ingest syncs each file it stores), and syncing it
+/// here as well would wait for the disk twice.
+fn commit(file: std::fs::File, path: &Path, to: &Path) -> Result<(), RemoteError> {
+    if std::fs::exists(to).unwrap_or(true) {
+        file.sync_all().map_err(|e| RemoteError::local(path, e))?;
+    }
+    drop(file);
+    std::fs::rename(path, to).map_err(|e| RemoteError::local(to, e))
+}
+
+/// One batch in one `writev` where the kernel takes it whole.
+fn write_batch(file: &mut std::fs::File, batch: &[Bytes]) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|chunk| IoSlice::new(chunk)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+type Batch = Arc<[Bytes]>;
+
+/// A blocking thread that folds batches into its state until the queue closes or it fails.
+struct Worker<S> {
+    queue: mpsc::Sender<Batch>,
+    done: JoinHandle<Result<S, RemoteError>>,
+}
+
+impl<S> Worker<S> {
+    async fn send(&self, batch: Batch) -> bool {
+        self.queue.send(batch).await.is_ok()
+    }
+}
+
+impl<S: Send + 'static> Worker<S> {
+    fn spawn(
+        mut state: S,
+        mut take: impl FnMut(&mut S, &[Bytes]) -> Result<(), RemoteError> + Send + 'static,
+    ) -> Worker<S> {
+        let (queue, mut queued) = mpsc::channel::<Batch>(QUEUE);
+        let done = tokio::task::spawn_blocking(move || {
+            while let Some(batch) = queued.blocking_recv() {
+                take(&mut state, &batch)?;
+            }
+            Ok(state)
+        });
+        Worker { queue, done }
+    }
+
+    async fn finish(self) -> Result<S, RemoteError> {
+        drop(self.queue);
+        self.done.await.map_err(|e| RemoteError::Protocol {
+            provider: "local",
+            detail: format!("a download worker failed: {e}"),
+        })?
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, RemoteError> + Send + 'static,
+) -> Result<T, RemoteError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| RemoteError::Protocol { provider: "local", detail: format!("a download worker failed: {e}") })?
+}
+
+/// Bytes gathered before a batch is handed over: large enough that the hand-overs cost little,
+/// small enough that the data in flight (a few batches per worker) stays around a MiB.
+const BATCH: usize = 256 * 1024;
+
+/// Batches waiting per worker.
+const QUEUE: usize = 4;

@@ -64,3 +64,14 @@ impl Drop for FakeServer {
         self.task.abort();
     }
 }
+
+/// Bit rot on the provider's side, for testing a client's download verification: the first byte
+/// flipped, or one added to empty content.
+fn flip_first_byte(content: &mut bytes::Bytes) {
+    let mut rotten = content.to_vec();
+    match rotten.first_mut() {
+        Some(b) => *b ^= 0xff,
+        None => rotten.push(0),
+    }
+    *content = rotten.into();
+}

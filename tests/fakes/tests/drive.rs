@@ -245,7 +245,7 @@ async fn multipart_upload_reports_size_and_hashes() {
     assert!(folder.get("md5Checksum").is_none() && folder.get("size").is_none());
 
     let stored = d.fakes.drive.file_by_path("album/x.jpg").unwrap();
-    assert_eq!((stored.id.as_str(), stored.bytes.as_slice()), (id, b"abc".as_slice()));
+    assert_eq!((stored.id.as_str(), &stored.bytes[..]), (id, b"abc".as_slice()));
 
     let (status, error) = error_reason(d.get("/drive/v3/files/nope").await).await;
     assert_eq!((status, error["reason"].as_str()), (StatusCode::NOT_FOUND, Some("notFound")));
@@ -319,7 +319,7 @@ async fn resumable_upload_in_chunks() {
     let update = d.session(&format!("/upload/drive/v3/files/{id}?uploadType=resumable"), json!({}), 5).await;
     let done = d.put(&update, "bytes 0-4/5", b"hello", false).await;
     assert_eq!(done.status(), StatusCode::OK);
-    assert_eq!(d.fakes.drive.file(&id).unwrap().bytes, b"hello");
+    assert_eq!(d.fakes.drive.file(&id).unwrap().bytes, &b"hello"[..]);
 
     // An expired session is 404: the client must start over.
     let stale = d.session("/upload/drive/v3/files?uploadType=resumable", json!({ "name": "s" }), 10).await;

@@ -209,7 +209,7 @@ async fn scripted_rate_limits_and_write_modes() {
     let arg = json!({ "path": "/a.jpg", "mode": "overwrite", "content_hash": content_hash(b"other") }).to_string();
     let (status, body) = error_of(d.content("files/upload", &arg, b"three").await).await;
     assert_eq!((status, body["error"][".tag"].as_str()), (StatusCode::CONFLICT, Some("content_hash_mismatch")));
-    assert_eq!(d.fakes.dropbox.file_by_path("a.jpg").unwrap().bytes, b"two");
+    assert_eq!(d.fakes.dropbox.file_by_path("a.jpg").unwrap().bytes, &b"two"[..]);
     assert_eq!(d.fakes.dropbox.files().len(), 1);
 }
 
@@ -252,7 +252,7 @@ async fn sessions_tell_the_offset_they_hold() {
     assert_eq!(r.status(), StatusCode::OK);
     let file: Value = r.json().await.unwrap();
     assert_eq!((file["size"].as_u64(), file["path_display"].as_str()), (Some(15), Some("/v/movie.mov")));
-    assert_eq!(d.fakes.dropbox.file_by_path("/V/MOVIE.MOV").unwrap().bytes, b"hello big world");
+    assert_eq!(d.fakes.dropbox.file_by_path("/V/MOVIE.MOV").unwrap().bytes, &b"hello big world"[..]);
     // Finished sessions are gone.
     let (_, body) = error_of(d.content("files/upload_session/finish", &finish(15), b"").await).await;
     assert_eq!(body["error"]["lookup_failed"][".tag"], "not_found");

@@ -185,7 +185,7 @@ async fn a_simple_upload_by_path_makes_the_missing_folders_and_a_session_does_no
     assert_eq!(g.put_file("photos/2024/Sommer/a.jpg", b"abc").await.status(), StatusCode::CREATED);
     let made = g.get_json(&g.url(&format!("/drives/{}/root:/Photos/2024/Sommer:", g.drive))).await;
     assert!(made["folder"].is_object(), "{made}");
-    assert_eq!(g.fakes.graph.item_by_path(&g.drive, "Photos/2024/Sommer/a.jpg").unwrap().bytes, b"abc");
+    assert_eq!(g.fakes.graph.item_by_path(&g.drive, "Photos/2024/Sommer/a.jpg").unwrap().bytes, &b"abc"[..]);
     // The existing folder is used whatever the case the path gives it; a file on the way is a conflict.
     let children = g.get_json(&g.url(&format!("/drives/{}/root/children", g.drive))).await;
     assert_eq!(children["value"].as_array().unwrap().len(), 1, "{children}");

@@ -142,7 +142,7 @@ pub async fn run(provider: &str, args: &[String]) -> anyhow::Result<()> {
             let settings = DriveSettings::new(base, RemotePath::new("bench")?);
             println!("gdrive: resumable chunks of {} MiB", settings.chunk_size >> 20);
             let remote = GoogleDrive::new(settings, http, source, Pacer::new(PacerSettings::default()))?;
-            compare(provider, &remote, &plain, Path::new(file)).await
+            compare(provider, &remote, &plain, Path::new(file), None).await
         }
         "dropbox" => {
             let oauth = OAuthSettings::dropbox("bench", Endpoints::below(base, "dropbox"));
@@ -171,7 +171,7 @@ pub async fn run(provider: &str, args: &[String]) -> anyhow::Result<()> {
                 settings.chunk_size >> 20
             );
             let remote = Dropbox::new(settings, http, source, Pacer::new(PacerSettings::default()))?;
-            compare(provider, &remote, &plain, Path::new(file)).await
+            compare(provider, &remote, &plain, Path::new(file), None).await
         }
         "onedrive" => {
             let oauth = OAuthSettings::microsoft("bench", Endpoints::below(base, "microsoft"), &DriveSelector::Me);
@@ -187,7 +187,7 @@ pub async fn run(provider: &str, args: &[String]) -> anyhow::Result<()> {
                 settings.chunk_size as f64 / 1048576.0
             );
             let remote = Graph::new(settings, http, source, Pacer::new(PacerSettings::default()))?;
-            compare(provider, &remote, &plain, Path::new(file)).await
+            compare(provider, &remote, &plain, Path::new(file), None).await
         }
         other => anyhow::bail!("no provider {other}"),
     }

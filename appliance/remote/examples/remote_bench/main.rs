@@ -5,6 +5,10 @@
 //! first upload, before any reference has run. S3 runs against a real s3s-fs, the others against
 //! `shoebox-fakes` in its own process (so its memory is not ours).
 //!
+//! Downloads have a second reference: the plain GET followed by the provider's hash of the file
+//! it saved, as a careful user would check a download by hand (`curl`, then `sha256sum`). Ours
+//! verifies that same hash while the bytes arrive; the plain GET alone verifies nothing.
+//!
 //!   remote_bench s3 ENDPOINT ACCESS_KEY SECRET_KEY BUCKET FILE
 //!   remote_bench gdrive|dropbox|onedrive FAKES_URL FILE
 
@@ -16,6 +20,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
+use shoebox_remote::hash::{of_file, HashKind};
 use shoebox_remote::{Remote, RemotePath};
 use tokio::io::AsyncWriteExt;
 
@@ -66,11 +71,19 @@ async fn file_body(file: &Path) -> anyhow::Result<reqwest::Body> {
     Ok(reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::open(file).await?)))
 }
 
-async fn compare(name: &str, remote: &dyn Remote, plain: &dyn Plain, file: &Path) -> anyhow::Result<()> {
+/// `s3_part_size`: the part size of our uploads, for recomputing an S3 multipart ETag.
+async fn compare(
+    name: &str,
+    remote: &dyn Remote,
+    plain: &dyn Plain,
+    file: &Path,
+    s3_part_size: Option<u64>,
+) -> anyhow::Result<()> {
     let size = std::fs::metadata(file)?.len();
     let to = RemotePath::new("ours/file.bin")?;
-    let (mut ours_up, mut plain_up, mut parts_up, mut ours_down, mut plain_down) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let kind = *remote.capabilities().hashes.first().ok_or_else(|| anyhow::anyhow!("{name} gives no hash"))?;
+    let (mut ours_up, mut plain_up, mut parts_up, mut ours_down, mut plain_down, mut plain_checked) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut rss_growth = 0;
     for round in 0..ROUNDS {
         let before = peak_rss_kib()?;
@@ -92,11 +105,17 @@ async fn compare(name: &str, remote: &dyn Remote, plain: &dyn Plain, file: &Path
             }
         }
         ours_down.push(timed(async { Ok(remote.download(&to, &ours_file).await?) }).await?);
-        plain_down.push(timed(plain.get(&plain_file)).await?);
+        let got = timed(plain.get(&plain_file)).await?;
+        plain_down.push(got);
+        let hashed = timed(async {
+            let at = plain_file.clone();
+            Ok(tokio::task::spawn_blocking(move || of_file(&at, kind, s3_part_size)).await??)
+        });
+        plain_checked.push(got + hashed.await?);
     }
     let mb = size as f64 / 1e6;
-    let (ours_up, plain_up, ours_down, plain_down) =
-        (median(ours_up), median(plain_up), median(ours_down), median(plain_down));
+    let (ours_up, plain_up, ours_down, plain_down, plain_checked) =
+        (median(ours_up), median(plain_up), median(ours_down), median(plain_down), median(plain_checked));
     println!("{name}: medians of {ROUNDS} rounds, {mb:.0} MB");
     println!(
         "{name} upload:   ours {:.1} MB/s, plain {:.1} MB/s, ratio {:.2}",
@@ -114,8 +133,24 @@ async fn compare(name: &str, remote: &dyn Remote, plain: &dyn Plain, file: &Path
         mb / plain_down,
         plain_down / ours_down
     );
+    println!(
+        "{name}           plain then {} of the file {:.1} MB/s, ours / it {:.2}",
+        hash_name(kind),
+        mb / plain_checked,
+        plain_checked / ours_down
+    );
     println!("{name} upload peak RSS growth: {} MiB", rss_growth / 1024);
     Ok(())
+}
+
+fn hash_name(kind: HashKind) -> &'static str {
+    match kind {
+        HashKind::Md5 => "MD5",
+        HashKind::Sha256 => "SHA-256",
+        HashKind::S3Etag => "the ETag's MD5",
+        HashKind::DropboxContentHash => "content_hash",
+        HashKind::QuickXor => "QuickXorHash",
+    }
 }
 
 #[tokio::main]

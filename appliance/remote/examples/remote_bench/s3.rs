@@ -93,5 +93,5 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     };
     let remote = S3Remote::new(settings, http, Pacer::new(PacerSettings::default()))?;
     println!("s3: parts of {} MiB", PART >> 20);
-    compare("s3", &remote, &plain, Path::new(file)).await
+    compare("s3", &remote, &plain, Path::new(file), Some(PART)).await
 }

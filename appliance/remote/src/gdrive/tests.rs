@@ -64,7 +64,7 @@ impl Setup {
         let folder = drive.file_by_path(&format!("{ROOT}/{folder}")).unwrap();
         let files = drive.files();
         let named = files.into_iter().filter(|f| f.name == name && f.parents.contains(&folder.id));
-        named.filter(|f| !drive.is_trashed(&f.id)).map(|f| f.bytes).collect()
+        named.filter(|f| !drive.is_trashed(&f.id)).map(|f| f.bytes.to_vec()).collect()
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use shoebox_remote::{Change, ChangeFeed, ErrorClass, RemoteError, RemotePath};
 
-use crate::{bytes, write, Harness};
+use crate::{bytes, write, Harness, Tmpfs};
 use shoebox_fakes::Fault;
 
 fn p(s: &str) -> RemotePath {
@@ -252,6 +252,20 @@ pub async fn a_failed_download_leaves_the_file_alone(h: &Harness) {
     assert!(h.remote.download(&p("rot2/photo.jpg"), &to).await.is_err());
     assert_eq!(std::fs::read(&to).unwrap(), b"already here");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "a partial file was left behind");
+}
+
+/// The disk fills while the bytes arrive: the error says so, the file already there stays, and
+/// nothing of the download is left to take the space.
+pub async fn a_download_onto_a_full_disk_changes_nothing(h: &Harness) {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Tmpfs::mount(dir.path().join("disk"), "1m");
+    let to = write(&disk.0, "photo.jpg", b"already here");
+    upload_bytes(h, "full/photo.jpg", &bytes(3 << 20, 62)).await;
+    let err = h.remote.download(&p("full/photo.jpg"), &to).await.unwrap_err();
+    let full = matches!(&err, RemoteError::Local { source, .. } if source.raw_os_error() == Some(28));
+    assert!(full, "not reported as a full disk: {err}");
+    assert_eq!(std::fs::read(&to).unwrap(), b"already here");
+    assert_eq!(std::fs::read_dir(&disk.0).unwrap().count(), 1, "a partial file was left behind");
 }
 
 /// The very first call on a new connection (its folder not made yet), then an upload: the feed

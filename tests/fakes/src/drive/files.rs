@@ -207,9 +207,9 @@ fn download(fake: &DriveFake, id: &str, headers: &HeaderMap) -> Result<Response,
     let total = bytes.len();
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|r| parse_range(r, total));
     let (status, slice, content_range) = match range {
-        None => (StatusCode::OK, &bytes[..], None),
+        None => (StatusCode::OK, bytes.clone(), None),
         Some(Some((start, end))) => {
-            (StatusCode::PARTIAL_CONTENT, &bytes[start..=end], Some(format!("bytes {start}-{end}/{total}")))
+            (StatusCode::PARTIAL_CONTENT, bytes.slice(start..=end), Some(format!("bytes {start}-{end}/{total}")))
         }
         Some(None) => {
             let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
@@ -217,6 +217,7 @@ fn download(fake: &DriveFake, id: &str, headers: &HeaderMap) -> Result<Response,
             return Ok(r);
         }
     };
+    let length = slice.len();
     let cut = inner.cut_next_download.take();
     let body = match cut {
         // The length is announced in full, then the stream fails: the client sees a short body.
@@ -232,13 +233,13 @@ fn download(fake: &DriveFake, id: &str, headers: &HeaderMap) -> Result<Response,
                     .chain(futures_util::stream::once(failure)),
             )
         }
-        None => Body::from(slice.to_vec()),
+        None => Body::from(slice),
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, header_value(&mime));
-    h.insert(header::CONTENT_LENGTH, slice.len().into());
+    h.insert(header::CONTENT_LENGTH, length.into());
     h.insert(header::ACCEPT_RANGES, header_value("bytes"));
     if let Some(cr) = content_range {
         h.insert(header::CONTENT_RANGE, header_value(&cr));

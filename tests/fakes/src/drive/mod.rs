@@ -78,10 +78,7 @@ impl DriveFake {
     pub fn corrupt(&self, file_id: &str) -> bool {
         let mut inner = self.lock();
         let Some(file) = inner.get_mut(file_id) else { return false };
-        match file.bytes.first_mut() {
-            Some(b) => *b ^= 0xff,
-            None => file.bytes.push(0),
-        }
+        crate::flip_first_byte(&mut file.bytes);
         true
     }
 

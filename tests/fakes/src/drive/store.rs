@@ -1,5 +1,6 @@
 //! The fake's drive: files in memory, the change log, upload sessions and the scripted faults.
 
+use bytes::Bytes;
 use std::collections::HashMap;
 
 use axum::http::StatusCode;
@@ -20,7 +21,7 @@ pub struct DriveFile {
     pub name: String,
     pub mime_type: String,
     pub parents: Vec<String>,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     /// Recorded at upload; [`super::DriveFake::corrupt`] changes `bytes` but not these.
     pub md5: String,
     pub sha256: String,
@@ -35,7 +36,8 @@ impl DriveFile {
         self.mime_type == FOLDER_MIME
     }
 
-    pub fn set_content(&mut self, bytes: Vec<u8>, modified_time: Option<String>) {
+    pub fn set_content(&mut self, bytes: impl Into<Bytes>, modified_time: Option<String>) {
+        let bytes = bytes.into();
         self.md5 = md5_hex(&bytes);
         self.sha256 = sha256_hex(&bytes);
         self.bytes = bytes;
@@ -163,7 +165,7 @@ impl Inner {
             name: meta.name.clone().unwrap_or_else(|| "Untitled".into()),
             mime_type: meta.mime_type.clone().unwrap_or_else(|| mime_fallback.into()),
             parents,
-            bytes: Vec::new(),
+            bytes: Bytes::new(),
             md5: String::new(),
             sha256: String::new(),
             created_time: meta.created_time.clone().unwrap_or_else(|| now.clone()),

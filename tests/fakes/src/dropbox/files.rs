@@ -144,9 +144,9 @@ pub async fn download(State(fake): State<DropboxFake>, headers: HeaderMap) -> Re
     let total = file.bytes.len();
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|r| parse_range(r, total));
     let (status, slice, content_range) = match range {
-        None => (StatusCode::OK, &file.bytes[..], None),
+        None => (StatusCode::OK, file.bytes.clone(), None),
         Some(Some((first, last))) => {
-            (StatusCode::PARTIAL_CONTENT, &file.bytes[first..=last], Some(format!("bytes {first}-{last}/{total}")))
+            (StatusCode::PARTIAL_CONTENT, file.bytes.slice(first..=last), Some(format!("bytes {first}-{last}/{total}")))
         }
         Some(None) => {
             let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
@@ -154,12 +154,13 @@ pub async fn download(State(fake): State<DropboxFake>, headers: HeaderMap) -> Re
             return Ok(r);
         }
     };
-    let mut response = Response::new(Body::from(slice.to_vec()));
+    let length = slice.len();
+    let mut response = Response::new(Body::from(slice));
     *response.status_mut() = status;
     let h = response.headers_mut();
     h.insert(RESULT_HEADER, value(&args::header_safe(&file.file_metadata())));
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_LENGTH, slice.len().into());
+    h.insert(header::CONTENT_LENGTH, length.into());
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Some(cr) = content_range {
         h.insert(header::CONTENT_RANGE, value(&cr));

@@ -68,10 +68,7 @@ impl DropboxFake {
     pub fn corrupt(&self, path: &str) -> bool {
         let mut inner = self.lock();
         let Some(file) = inner.items.get_mut(&key(path)).filter(|f| !f.is_folder) else { return false };
-        match file.bytes.first_mut() {
-            Some(b) => *b ^= 0xff,
-            None => file.bytes.push(0),
-        }
+        crate::flip_first_byte(&mut file.bytes);
         true
     }
 

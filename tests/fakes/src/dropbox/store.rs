@@ -1,6 +1,7 @@
 //! The fake's Dropbox: files and folders by lower-cased path, the journal every change appends to
 //! (what cursors replay), upload sessions and the scripted faults.
 
+use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ pub struct DropboxFile {
     /// With the case it was created with; `path_lower` is this lower-cased.
     pub path_display: String,
     pub is_folder: bool,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     /// Recorded at upload; [`super::DropboxFake::corrupt`] changes `bytes` but not this.
     pub content_hash: String,
     pub rev: String,
@@ -214,7 +215,7 @@ impl Inner {
             id: self.new_id(),
             path_display: self.display_for(display),
             is_folder: true,
-            bytes: Vec::new(),
+            bytes: Bytes::new(),
             content_hash: String::new(),
             rev: String::new(),
             client_modified: String::new(),
@@ -230,10 +231,11 @@ impl Inner {
     pub fn write_file(
         &mut self,
         display: &str,
-        bytes: Vec<u8>,
+        bytes: impl Into<Bytes>,
         mode: &Value,
         client_modified: Option<String>,
     ) -> Result<DropboxFile, String> {
+        let bytes = bytes.into();
         let key = lower(display);
         let hash = content_hash(&bytes);
         let now = now();

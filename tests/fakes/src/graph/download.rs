@@ -38,7 +38,7 @@ pub async fn download(
     let mut response = match range {
         None => (StatusCode::OK, bytes).into_response(),
         Some(Some((start, end))) => {
-            let mut r = (StatusCode::PARTIAL_CONTENT, bytes[start..=end].to_vec()).into_response();
+            let mut r = (StatusCode::PARTIAL_CONTENT, bytes.slice(start..=end)).into_response();
             if let Ok(v) = format!("bytes {start}-{end}/{total}").parse() {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
             }

@@ -208,11 +208,11 @@ fn put_content(
             return Err(GraphError::bad_request("Cannot upload content to a folder."));
         }
         let id = item.id.clone();
-        drive.replace_content(&id, body.to_vec());
+        drive.replace_content(&id, body);
         (StatusCode::OK, id)
     } else {
         let (parent, name) = parents_made(drive, at)?;
-        write_file(drive, &parent, &name, &behavior, body.to_vec())?
+        write_file(drive, &parent, &name, &behavior, body)?
     };
     let item = drive.items.get(&id).ok_or_else(|| GraphError::not_found(&id))?;
     Ok((status, Json(drive.item_json(item, host))).into_response())
@@ -225,7 +225,7 @@ pub fn write_file(
     parent: &str,
     name: &str,
     behavior: &str,
-    bytes: Vec<u8>,
+    bytes: Bytes,
 ) -> Result<(StatusCode, String), GraphError> {
     let existing = drive.child(parent, name).map(|i| (i.id.clone(), i.folder));
     match (existing, behavior) {

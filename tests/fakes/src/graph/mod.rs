@@ -88,10 +88,7 @@ impl GraphFake {
             return false;
         };
         let Some(item) = drive.items.get_mut(&id) else { return false };
-        match item.bytes.first_mut() {
-            Some(b) => *b ^= 0xff,
-            None => item.bytes.push(0),
-        }
+        crate::flip_first_byte(&mut item.bytes);
         true
     }
 

@@ -1,6 +1,7 @@
 //! The fake's drives (a personal one for `/me/drive`, SharePoint document libraries), their items,
 //! the change log delta reads, upload sessions, and the scripted faults.
 
+use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
@@ -15,7 +16,7 @@ pub struct GraphItem {
     /// None for the drive's root.
     pub parent: Option<String>,
     pub folder: bool,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     /// Recorded when the content was written; [`super::GraphFake::corrupt`] leaves it.
     pub quickxor: String,
     pub created: String,
@@ -119,7 +120,7 @@ impl Drive {
             name: "root".into(),
             parent: None,
             folder: true,
-            bytes: Vec::new(),
+            bytes: Bytes::new(),
             quickxor: String::new(),
             created: now.clone(),
             modified: now,
@@ -201,7 +202,8 @@ impl Drive {
         }
     }
 
-    pub fn create(&mut self, parent: &str, name: &str, folder: bool, bytes: Vec<u8>) -> String {
+    pub fn create(&mut self, parent: &str, name: &str, folder: bool, bytes: impl Into<Bytes>) -> String {
+        let bytes = bytes.into();
         let id = self.new_item_id();
         let now = now();
         let item = GraphItem {
@@ -223,7 +225,8 @@ impl Drive {
         id
     }
 
-    pub fn replace_content(&mut self, id: &str, bytes: Vec<u8>) {
+    pub fn replace_content(&mut self, id: &str, bytes: impl Into<Bytes>) {
+        let bytes = bytes.into();
         if let Some(item) = self.items.get_mut(id) {
             item.quickxor = quickxor_b64(&bytes);
             item.bytes = bytes;

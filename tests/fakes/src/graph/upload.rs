@@ -141,7 +141,8 @@ fn fragment(inner: &mut Inner, id: &str, headers: &HeaderMap, body: &[u8], host:
     if drive.resolve(&session.parent).is_none() {
         return Err(GraphError::not_found("the upload's folder"));
     }
-    let (status, item_id) = write_file(drive, &session.parent, &session.name, &session.behavior, session.received)?;
+    let (status, item_id) =
+        write_file(drive, &session.parent, &session.name, &session.behavior, session.received.into())?;
     let item = drive.items.get(&item_id).ok_or_else(|| GraphError::not_found(&item_id))?;
     Ok((status, Json(drive.item_json(item, host))).into_response())
 }
