@@ -138,7 +138,19 @@ async fn body(local: &Path, size: u64, hash: bool) -> Result<(reqwest::Body, Our
     Ok((reqwest::Body::wrap_stream(stream), hasher.map_or(Ours::NotHashed, Ours::Streamed)))
 }
 
+/// A multipart upload the bucket forgot (`NoSuchUpload`: a lifecycle rule aborts incomplete ones
+/// after some days, or someone aborted it) starts over once, as the other providers' sessions do.
 async fn upload_multipart(remote: &S3Remote, local: &Path, key: &str, size: u64) -> Result<RemoteHash, RemoteError> {
+    match upload_in_parts(remote, local, key, size).await {
+        Err(RemoteError::Provider { code: Some(code), .. }) if code == "NoSuchUpload" => {
+            tracing::info!(key, "the multipart upload was forgotten; starting it again");
+            upload_in_parts(remote, local, key, size).await
+        }
+        other => other,
+    }
+}
+
+async fn upload_in_parts(remote: &S3Remote, local: &Path, key: &str, size: u64) -> Result<RemoteHash, RemoteError> {
     let part_size = part_size_for(size, remote.part_size);
     let upload_id = remote
         .pacer

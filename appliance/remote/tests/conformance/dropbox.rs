@@ -11,7 +11,7 @@ use shoebox_remote::dropbox::{Dropbox, DropboxSettings};
 use shoebox_remote::oauth::{token_http, CodeFlow, Endpoints, FileTokenStore, OAuthSettings, TokenSource, Tokens};
 use shoebox_remote::{Change, Remote, RemotePath, Secret};
 
-use crate::{bytes, test_pacer, write, Harness, Targets, TokenControl};
+use crate::{bytes, test_pacer, write, Harness, SessionExpiry, Targets, TokenControl};
 
 const ROOT: &str = "Shoebox/backup";
 
@@ -70,6 +70,7 @@ pub async fn harness() -> Harness {
         Tokens { access: Secret::new("at-revoked"), refresh: Some(Secret::new("rt-revoked")), expires_at: None };
     let refused = dropbox(&fakes, &proxy, revoked, dir.path());
     let store = fakes.dropbox.clone();
+    let (arming, watching) = (fakes.dropbox.clone(), fakes.dropbox.clone());
     let (expiring, counting) = (fakes.oauth.clone(), fakes.oauth.clone());
     Harness {
         targets: Targets {
@@ -82,6 +83,10 @@ pub async fn harness() -> Harness {
         refused: Arc::new(refused),
         proxy,
         corrupt: Box::new(move |path| assert!(store.corrupt(&format!("{ROOT}/{}", path.as_str())))),
+        session_expiry: SessionExpiry {
+            arm: Box::new(move || arming.expire_upload_sessions_at_next_chunk()),
+            played: Box::new(move || !watching.upload_session_expiry_pending()),
+        },
         tokens: Some(TokenControl {
             expire: Box::new(move || expiring.expire_access_tokens()),
             refreshes: Box::new(move || counting.refreshes()),

@@ -11,7 +11,7 @@ use shoebox_remote::graph::{DriveSelector, Graph, GraphSettings, CHUNK_MULTIPLE}
 use shoebox_remote::oauth::{token_http, DeviceFlow, Endpoints, FileTokenStore, OAuthSettings, TokenSource, Tokens};
 use shoebox_remote::{Change, Remote, RemoteError, RemotePath, Secret};
 
-use crate::{bytes, test_pacer, write, Harness, Targets, TokenControl};
+use crate::{bytes, test_pacer, write, Harness, SessionExpiry, Targets, TokenControl};
 
 const ROOT: &str = "Shoebox/backup";
 const SITE: &str = "contoso.sharepoint.com:/sites/Family";
@@ -62,6 +62,7 @@ async fn harness(drive: DriveSelector) -> Harness {
         Tokens { access: Secret::new("at-revoked"), refresh: Some(Secret::new("rt-revoked")), expires_at: None };
     let refused = graph(&fakes, &proxy, drive, revoked, dir.path());
     let store = fakes.graph.clone();
+    let (arming, watching) = (fakes.graph.clone(), fakes.graph.clone());
     let (expiring, counting) = (fakes.oauth.clone(), fakes.oauth.clone());
     Harness {
         targets: Targets {
@@ -73,6 +74,10 @@ async fn harness(drive: DriveSelector) -> Harness {
         refused: Arc::new(refused),
         proxy,
         corrupt: Box::new(move |path| assert!(store.corrupt(&drive_id, &format!("{ROOT}/{}", path.as_str())))),
+        session_expiry: SessionExpiry {
+            arm: Box::new(move || arming.expire_upload_sessions_at_next_chunk()),
+            played: Box::new(move || !watching.upload_session_expiry_pending()),
+        },
         tokens: Some(TokenControl {
             expire: Box::new(move || expiring.expire_access_tokens()),
             refreshes: Box::new(move || counting.refreshes()),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use shoebox_remote::{Pacer, PacerSettings, Remote, RemotePath};
 
-use shoebox_fakes::FaultProxy;
+use shoebox_fakes::{Fault, FaultProxy};
 
 /// Where a provider's requests of each kind go, for aiming faults: (method, part of the path and
 /// query, how many matching requests to let through first).
@@ -22,6 +22,14 @@ pub struct Targets {
     pub upload: (&'static str, &'static str),
     pub download: (&'static str, &'static str),
     pub second_chunk: (&'static str, &'static str, usize),
+}
+
+/// The next chunk of an upload in parts finds its session (multipart upload) gone, as once the
+/// provider let it expire.
+pub struct SessionExpiry {
+    pub arm: Box<dyn Fn() + Send + Sync>,
+    /// Whether a chunk found its session gone since `arm`.
+    pub played: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
 pub struct TokenControl {
@@ -39,6 +47,7 @@ pub struct Harness {
     pub proxy: FaultProxy,
     /// Changes the stored bytes of a file behind the provider's back (keeping its recorded hash).
     pub corrupt: Box<dyn Fn(&RemotePath) + Send + Sync>,
+    pub session_expiry: SessionExpiry,
     /// The provider's access tokens, where it has them (S3 signs with keys instead); the tests
     /// that need them are instantiated only with `conformance!(harness, oauth)`.
     pub tokens: Option<TokenControl>,
@@ -125,6 +134,7 @@ mod s3 {
         let remote = S3Remote::new(settings(SECRET_KEY), reqwest::Client::new(), test_pacer()).unwrap();
         let refused = S3Remote::new(settings("not-the-secret"), reqwest::Client::new(), test_pacer()).unwrap();
         let dir = server.dir.path().join(BUCKET).join("backup");
+        let (arming, watching) = (proxy.clone(), proxy.clone());
         Harness {
             targets: Targets {
                 upload: ("PUT", "/backup/"),
@@ -140,6 +150,13 @@ mod s3 {
                 bytes[0] ^= 0xff;
                 std::fs::write(&file, bytes).unwrap();
             }),
+            session_expiry: SessionExpiry {
+                arm: Box::new(move || {
+                    let fault = Fault::Status { status: 404, retry_after: None, code: "NoSuchUpload" };
+                    arming.inject("PUT", "partNumber=2", fault);
+                }),
+                played: Box::new(move || watching.pending_faults() == 0),
+            },
             tokens: None,
             _keep: Box::new(server),
         }
@@ -258,6 +275,7 @@ mod gdrive {
         let refused = drive(&fakes, &proxy, revoked, dir.path());
         let store = fakes.drive.clone();
         let drive_fake = fakes.drive.clone();
+        let (arming, watching) = (fakes.drive.clone(), fakes.drive.clone());
         let (expiring, counting) = (fakes.oauth.clone(), fakes.oauth.clone());
         let harness = Harness {
             targets: Targets {
@@ -272,6 +290,10 @@ mod gdrive {
                 let file = store.file_by_path(&format!("{ROOT}/{}", path.as_str())).unwrap();
                 assert!(store.corrupt(&file.id));
             }),
+            session_expiry: SessionExpiry {
+                arm: Box::new(move || arming.expire_upload_sessions_at_next_chunk()),
+                played: Box::new(move || !watching.upload_session_expiry_pending()),
+            },
             tokens: Some(TokenControl {
                 expire: Box::new(move || expiring.expire_access_tokens()),
                 refreshes: Box::new(move || counting.refreshes()),
@@ -335,6 +357,7 @@ macro_rules! conformance {
             retry_after_is_obeyed,
             server_errors_are_retried,
             a_cut_upload_resumes_without_starting_over,
+            an_expired_upload_session_starts_over,
             a_cut_download_is_retried,
             refused_credentials_need_reconnect,
             change_feed_sees_adds_deletes_and_renames,

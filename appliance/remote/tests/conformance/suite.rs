@@ -117,6 +117,17 @@ pub async fn a_cut_upload_resumes_without_starting_over(h: &Harness) {
     assert_eq!(download_bytes(h, "cut/video.mov").await.unwrap(), content);
 }
 
+/// The session of an upload in parts expired under it: the upload starts again, once, and the
+/// file arrives whole.
+pub async fn an_expired_upload_session_starts_over(h: &Harness) {
+    let caps = h.remote.capabilities();
+    let content = bytes(usize::try_from(caps.simple_upload_limit * 2 + 1000).unwrap(), 9);
+    (h.session_expiry.arm)();
+    upload_bytes(h, "expired/video.mov", &content).await;
+    assert!((h.session_expiry.played)(), "no chunk found its session gone");
+    assert_eq!(download_bytes(h, "expired/video.mov").await.unwrap(), content);
+}
+
 pub async fn a_cut_download_is_retried(h: &Harness) {
     upload_bytes(h, "cutdown.jpg", &bytes(50_000, 8)).await;
     let (method, matching) = h.targets.download;

@@ -122,6 +122,17 @@ impl DropboxFake {
     pub fn open_sessions(&self) -> usize {
         self.lock().sessions.len()
     }
+
+    /// The next chunk sent to an upload session finds the session gone, as it is once the
+    /// provider let it expire (the client must start the upload again).
+    pub fn expire_upload_sessions_at_next_chunk(&self) {
+        self.lock().sessions_expire_at_next_chunk = true;
+    }
+
+    /// Whether [`Self::expire_upload_sessions_at_next_chunk`] is still waiting for a chunk.
+    pub fn upload_session_expiry_pending(&self) -> bool {
+        self.lock().sessions_expire_at_next_chunk
+    }
 }
 
 fn key(path: &str) -> String {

@@ -112,6 +112,9 @@ fn content_range(headers: &HeaderMap) -> Option<(u64, u64, u64)> {
 
 fn fragment(inner: &mut Inner, id: &str, headers: &HeaderMap, body: &[u8], host: &str) -> Result<Response, GraphError> {
     let bad = |m: &str| GraphError::invalid_range(StatusCode::BAD_REQUEST, m);
+    if std::mem::take(&mut inner.sessions_expire_at_next_chunk) {
+        inner.sessions.clear();
+    }
     let Some(session) = inner.sessions.get_mut(id) else { return Err(GraphError::not_found("upload session")) };
     let (start, end, total) = content_range(headers).ok_or_else(|| bad("Invalid Content-Range header."))?;
     if body.len() as u64 != end - start + 1 {
