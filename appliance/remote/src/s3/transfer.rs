@@ -190,7 +190,8 @@ async fn send_parts_and_complete(
     let parts = size.div_ceil(part_size);
     let mut md5s = Vec::new();
     let mut etags = Vec::new();
-    let mut next = Some(read_part(local, 0, part_size.min(size)).await?);
+    let mut next = Some(read_part(None, local, 0, part_size.min(size)).await?);
+    let mut spare = None;
     for number in 1..=parts {
         let Some((part, md5)) = next.take() else { break };
         let number = u16::try_from(number).map_err(|_| RemoteError::Config("more than 10,000 parts".into()))?;
@@ -199,7 +200,7 @@ async fn send_parts_and_complete(
         let offset = u64::from(number) * part_size;
         let reading = async {
             if offset < size {
-                read_part(local, offset, part_size.min(size - offset)).await.map(Some)
+                read_part(spare.take(), local, offset, part_size.min(size - offset)).await.map(Some)
             } else {
                 Ok(None)
             }
@@ -208,6 +209,8 @@ async fn send_parts_and_complete(
         etags.push(etag?);
         md5s.push(md5);
         next = read?;
+        // Sent: its buffer takes the part after next, unless something still holds it.
+        spare = part.try_into_mut().ok();
     }
 
     let ours = multipart_etag(&md5s);
@@ -237,9 +240,14 @@ async fn send_parts_and_complete(
         .await
 }
 
-/// One part and its MD5.
-async fn read_part(local: &Path, offset: u64, len: u64) -> Result<(Bytes, [u8; 16]), RemoteError> {
-    crate::local::read_range(local, offset, len, |bytes| Md5::digest(bytes).into()).await
+/// One part and its MD5, read into `spare` where there is one.
+async fn read_part(
+    spare: Option<bytes::BytesMut>,
+    local: &Path,
+    offset: u64,
+    len: u64,
+) -> Result<(Bytes, [u8; 16]), RemoteError> {
+    crate::local::read_range_into(spare, local, offset, len, |bytes| Md5::digest(bytes).into()).await
 }
 
 async fn upload_part(
