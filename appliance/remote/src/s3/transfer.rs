@@ -15,7 +15,7 @@ use tokio_util::io::ReaderStream;
 
 use super::checksums::{self, CHECKSUM_SHA256};
 use super::{check, header, part_size_for, s3_error, S3Remote, PROVIDER, SIGNED_FOR};
-use crate::hash::{multipart_etag, RemoteHash, S3EtagHasher};
+use crate::hash::{multipart_etag, HashKind, Hasher, RemoteHash, S3EtagHasher};
 use crate::{Entry, RemoteError, RemotePath};
 
 /// `sha256`, when the caller knows the file's, is sent for the server to check (single PUTs).
@@ -289,23 +289,54 @@ async fn upload_part(
         .await
 }
 
-/// Downloads into `to`, computing the ETag candidates while the bytes arrive. A multipart ETag can
-/// only be recomputed knowing the part size the uploader used: ours and the common ones are tried.
+/// Downloads into `to`, checking the object's SHA-256 where S3 keeps one for the whole object (it
+/// was uploaded with `x-amz-checksum-sha256`, as the box's own photos are), else the ETag. SHA-256
+/// runs on the SHA instructions of x86 and ARMv8, and also covers objects whose ETag is no MD5
+/// (SSE-KMS). A multipart ETag can only be recomputed knowing the part size the uploader used:
+/// ours and the common ones are tried.
 pub(super) async fn download(remote: &S3Remote, from: &RemotePath, to: &Path) -> Result<Entry, RemoteError> {
     let key = remote.key(from);
     remote
         .pacer
         .run("s3 get", || async {
-            let action = remote.bucket.get_object(Some(&remote.credentials), &key);
-            let response = check(remote.http.get(action.sign(SIGNED_FOR)).send().await?).await?;
+            let mut action = remote.bucket.get_object(Some(&remote.credentials), &key);
+            // Signed, as S3 wants every x-amz-* header of a presigned request to be.
+            action.headers_mut().insert(CHECKSUM_MODE, "ENABLED");
+            let request = remote.http.get(action.sign(SIGNED_FOR)).header(CHECKSUM_MODE, "ENABLED");
+            let response = check(request.send().await?).await?;
             let size = response.content_length().unwrap_or(0);
             let etag = header(&response, "etag").map(|e| RemoteHash::s3_etag(&e));
-            let hashers = candidates(etag.as_ref(), size, remote.part_size);
-            let checkable = etag.clone().filter(RemoteHash::s3_etag_is_checkable);
-            let verify = |hashers: Vec<S3EtagHasher>, received: u64| {
-                if received != size {
-                    return Err(RemoteError::Network(format!("{key}: {received} of {size} bytes arrived")));
+            let entry =
+                Entry { path: from.clone(), is_folder: false, size, modified: None, hash: etag.clone(), id: None };
+            let arrived = |received: u64| {
+                if received == size {
+                    Ok(())
+                } else {
+                    Err(RemoteError::Network(format!("{key}: {received} of {size} bytes arrived")))
                 }
+            };
+            if let Some(theirs) = whole_object_sha256(&response) {
+                let verify = |hasher: Hasher, received: u64| {
+                    arrived(received)?;
+                    let ours = hasher.finish().value;
+                    if ours == hex::encode(theirs) {
+                        return Ok(());
+                    }
+                    Err(RemoteError::HashMismatch {
+                        what: key.clone(),
+                        kind: CHECKSUM_SHA256,
+                        remote: checksums::encode(&theirs),
+                        local: ours,
+                    })
+                };
+                let hasher = Hasher::new(HashKind::Sha256, None);
+                crate::partial::receive(to, response, hasher, Hasher::update, verify).await?;
+                return Ok(entry);
+            }
+            let hashers = candidates(etag.as_ref(), size, remote.part_size);
+            let checkable = etag.filter(RemoteHash::s3_etag_is_checkable);
+            let verify = |hashers: Vec<S3EtagHasher>, received: u64| {
+                arrived(received)?;
                 let Some(theirs) = checkable else { return Ok(()) };
                 let ours: Vec<RemoteHash> = hashers.into_iter().map(S3EtagHasher::finish).collect();
                 match ours.first() {
@@ -328,9 +359,23 @@ pub(super) async fn download(remote: &S3Remote, from: &RemotePath, to: &Path) ->
             };
             let hash = |hashers: &mut Vec<S3EtagHasher>, chunk: &[u8]| hashers.iter_mut().for_each(|h| h.update(chunk));
             crate::partial::receive(to, response, hashers, hash, verify).await?;
-            Ok(Entry { path: from.clone(), is_folder: false, size, modified: None, hash: etag, id: None })
+            Ok(entry)
         })
         .await
+}
+
+/// Asks S3 to name the checksums it keeps with the object.
+const CHECKSUM_MODE: &str = "x-amz-checksum-mode";
+
+/// The SHA-256 of the whole object, where S3 names one: not a checksum of part checksums (a
+/// multipart upload's, `…-N` or of type `COMPOSITE`).
+fn whole_object_sha256(response: &reqwest::Response) -> Option<[u8; 32]> {
+    let composite = header(response, "x-amz-checksum-type").is_some_and(|t| !t.eq_ignore_ascii_case("FULL_OBJECT"));
+    let value = header(response, CHECKSUM_SHA256)?;
+    if composite || value.contains('-') {
+        return None;
+    }
+    checksums::decode(&value)
 }
 
 /// The hashers whose result could equal `etag`: the MD5 for a single-part ETag; for `-N`, one per

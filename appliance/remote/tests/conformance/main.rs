@@ -227,6 +227,28 @@ mod s3 {
         assert_eq!(probes, ["PUT", "DELETE"], "one probe, and its removal, per connection");
     }
 
+    /// An object S3 keeps a SHA-256 for is checked against it on the way down (asked for with
+    /// `x-amz-checksum-mode`), not against its ETag.
+    #[tokio::test]
+    async fn a_download_is_checked_against_the_stored_sha256() {
+        use sha2::{Digest, Sha256};
+        let h = harness().await;
+        let dir = tempfile::tempdir().unwrap();
+        let content = bytes(200_000, 11);
+        let file = write(dir.path(), "a.jpg", &content);
+        let to = RemotePath::new("kept/a.jpg").unwrap();
+        h.remote.upload_with_sha256(&file, &to, &Sha256::digest(&content).into()).await.unwrap();
+        let back = dir.path().join("back.jpg");
+        h.remote.download(&to, &back).await.unwrap();
+        assert_eq!(std::fs::read(&back).unwrap(), content);
+        (h.corrupt)(&to);
+        let err = h.remote.download(&to, &dir.path().join("rotten.jpg")).await.unwrap_err();
+        assert!(
+            matches!(&err, shoebox_remote::RemoteError::HashMismatch { kind: "x-amz-checksum-sha256", .. }),
+            "not caught by the SHA-256: {err}"
+        );
+    }
+
     crate::conformance!(harness);
 }
 
