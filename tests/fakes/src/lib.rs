@@ -2,6 +2,7 @@
 //! sync by hand (`shoebox-fakes --listen 127.0.0.1:9000`). One server answers every provider, each
 //! under its own path prefix, so a test points every configurable base URL at the same address.
 
+pub mod disk;
 pub mod drive;
 pub mod dropbox;
 pub mod faults;

@@ -73,32 +73,6 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     path
 }
 
-/// A tmpfs of `size` mounted at `path` (made if need be), unmounted on drop: a disk that fills.
-pub struct Tmpfs(pub std::path::PathBuf);
-
-impl Tmpfs {
-    pub fn mount(path: std::path::PathBuf, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(&path).unwrap();
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&path)
-            .output();
-        let ok = mounted.as_ref().is_ok_and(|o| o.status.success());
-        assert!(
-            ok,
-            "the full-disk test mounts a small tmpfs and needs root (CAP_SYS_ADMIN) for it: {:?}",
-            mounted.map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        );
-        Tmpfs(path)
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 /// Deterministic bytes that differ by `seed` (so no two test files share a hash by accident).
 pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
     let mut state = u32::from(seed).wrapping_mul(2_654_435_761).wrapping_add(1);

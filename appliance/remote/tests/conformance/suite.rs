@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use shoebox_remote::{Change, ChangeFeed, ErrorClass, RemoteError, RemotePath};
 
-use crate::{bytes, write, Harness, Tmpfs};
+use crate::{bytes, write, Harness};
+use shoebox_fakes::disk::Tmpfs;
 use shoebox_fakes::Fault;
 
 fn p(s: &str) -> RemotePath {

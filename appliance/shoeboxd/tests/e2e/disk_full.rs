@@ -1,34 +1,11 @@
 //! A disk that is (or would become) too full: 507, the temporary file gone, the library intact.
 
 use std::io::{Read, Write};
-use std::process::Command;
 use std::time::Duration;
 
+use shoebox_fakes::disk::Tmpfs;
+
 use crate::support::*;
-
-/// A size-limited tmpfs, unmounted on drop.
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    fn mount(path: std::path::PathBuf, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(&path).unwrap();
-        let out =
-            Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(&path).output();
-        let ok = out.as_ref().map(|o| o.status.success()).unwrap_or(false);
-        assert!(
-            ok,
-            "the disk-full test mounts a small tmpfs and needs root (CAP_SYS_ADMIN) for it: {:?}",
-            out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-        );
-        Tmpfs(path)
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
 
 fn read_response(stream: &mut std::net::TcpStream) -> String {
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
