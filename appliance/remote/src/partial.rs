@@ -8,7 +8,7 @@
 //! cores the server side of the transfer may share.
 
 use std::io::{IoSlice, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -28,8 +28,11 @@ pub(crate) async fn receive<H: Send + 'static>(
     hash: impl Fn(&mut H, &[u8]) + Send + 'static,
     verify: impl FnOnce(H, u64) -> Result<(), RemoteError>,
 ) -> Result<(), RemoteError> {
-    let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let path = to.with_file_name(format!(".{name}.part"));
+    let partial = PartialName::beside(to);
+    let path = partial.path.clone();
+    // The writer of an earlier download to `to` that was abandoned may still be emptying its
+    // queue: unlinked first, its file is an orphan it alone writes to, never the start of ours.
+    let _ = tokio::fs::remove_file(&path).await;
     let file = tokio::fs::File::create(&path).await.map_err(|e| RemoteError::local(&path, e))?.into_std().await;
     let at = path.clone();
     let writer =
@@ -48,14 +51,39 @@ pub(crate) async fn receive<H: Send + 'static>(
         Ok(file)
     });
     let to = to.to_path_buf();
-    blocking(move || match checked {
-        Ok(file) => commit(file, &path, &to),
-        Err(e) => {
-            let _ = std::fs::remove_file(&path);
-            Err(e)
-        }
+    blocking(move || {
+        checked.and_then(|file| commit(file, &path, &to))?;
+        partial.keep();
+        Ok(())
     })
     .await
+}
+
+/// The partial file's name, removed when this is dropped unless the file was renamed into place:
+/// a download that fails anywhere, or whose future is dropped half way, leaves nothing behind.
+struct PartialName {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl PartialName {
+    fn beside(to: &Path) -> PartialName {
+        let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        PartialName { path: to.with_file_name(format!(".{name}.part")), kept: false }
+    }
+
+    /// Renamed into place: nothing to remove.
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for PartialName {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Passes the body to both workers in batches; the count of bytes received.
@@ -159,8 +187,56 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Bytes gathered before a batch is handed over: large enough that the hand-overs cost little,
-/// small enough that the data in flight (a few batches per worker) stays around a MiB.
+/// small enough that the data in flight (a few batches, shared by both workers) stays a few MiB.
+/// Each download holds two blocking threads while it runs; tokio's pool (512) leaves room.
 const BATCH: usize = 256 * 1024;
 
 /// Batches waiting per worker.
 const QUEUE: usize = 4;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A server that announces `total` bytes, sends `sent` of them and then holds the connection.
+    async fn stalling_server(total: usize, sent: usize) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {total}\r\n\r\n");
+            let _ = socket.write_all(head.as_bytes()).await;
+            let _ = socket.write_all(&vec![7u8; sent]).await;
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        addr
+    }
+
+    /// A download given up half way (its future dropped, as a cancelled sync does) leaves neither
+    /// a partial file nor a change to the file already there.
+    #[tokio::test]
+    async fn an_abandoned_download_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let to = dir.path().join("photo.jpg");
+        std::fs::write(&to, b"already here").unwrap();
+        let addr = stalling_server(4 << 20, 1 << 20).await;
+        let response = reqwest::get(format!("http://{addr}/")).await.unwrap();
+        let receiving = receive(&to, response, (), |_, _| {}, |_, _| Ok(()));
+        assert!(tokio::time::timeout(Duration::from_millis(500), receiving).await.is_err(), "the download ended");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["photo.jpg"], "a partial file was left behind");
+        assert_eq!(std::fs::read(&to).unwrap(), b"already here");
+    }
+}

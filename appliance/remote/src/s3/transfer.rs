@@ -325,7 +325,7 @@ pub(super) async fn download(remote: &S3Remote, from: &RemotePath, to: &Path) ->
                     Err(RemoteError::HashMismatch {
                         what: key.clone(),
                         kind: CHECKSUM_SHA256,
-                        remote: checksums::encode(&theirs),
+                        remote: hex::encode(theirs),
                         local: ours,
                     })
                 };
