@@ -42,15 +42,35 @@ export async function everyControlLabelled(page) {
 export async function run(body) {
   const browser = await launch();
   const jsErrors = [];
+  const pages = [];
+  const refused = [];
   let failed = false;
+  const watch = (page) => {
+    pages.push(page);
+    page.on('pageerror', (e) => jsErrors.push(e.message));
+    page.on('response', (r) => {
+      if (r.status() >= 400) refused.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+    });
+  };
   try {
-    await body(browser, (page) => page.on('pageerror', (e) => jsErrors.push(e.message)));
+    await body(browser, watch);
     if (jsErrors.length) throw new Error(`JavaScript errors: ${jsErrors.join('; ')}`);
   } catch (e) {
     failed = true;
     console.log(`FAIL ${e.message}`);
+    await explain(pages, refused);
   } finally {
     await browser.close();
   }
   process.exit(failed ? 1 : 0);
+}
+
+/** What the pages showed when a step failed, and the requests the server refused: a failure that
+ * only happens under load can then be told apart from a bug. */
+async function explain(pages, refused) {
+  for (const page of pages) {
+    const text = await page.evaluate(() => document.body.innerText).catch((e) => `(unreadable: ${e.message})`);
+    console.log(`page ${page.url()} showed:\n${text.slice(0, 2000)}`);
+  }
+  console.log(refused.length ? `refused requests:\n${refused.join('\n')}` : 'no request was refused');
 }

@@ -15,6 +15,9 @@ use crate::open::open;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    // Registered first: a SIGTERM while the box is still starting (systemd stops it at any time)
+    // is then a clean stop once startup is through, not the default kill.
+    let shutdown = shutdown_signal();
     let setup_config = config.clone();
     let (opened, setup_code, stored_policy, device_id) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let opened = open(&setup_config)?;
@@ -106,7 +109,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     crate::systemd::ready();
     tokio::select! {
         result = &mut server => result?,
-        () = shutdown_signal() => {
+        () = shutdown => {
             tracing::info!("shutting down");
             crate::systemd::stopping();
             // Withdraw first, so no client finds a box that is going away.
@@ -130,18 +133,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+/// SIGTERM or SIGINT, both taken over from their default (kill) when this is called, not when
+/// the future is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    let listen = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| tracing::warn!(error = %e, "cannot listen for {name}")).ok()
+    };
+    let (term, int) = (listen(SignalKind::terminate(), "SIGTERM"), listen(SignalKind::interrupt(), "SIGINT"));
+    async fn received(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
+                signal.recv().await;
             }
+            None => std::future::pending().await,
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
-            let _ = tokio::signal::ctrl_c().await;
+    }
+    async move {
+        tokio::select! {
+            () = received(term) => {}
+            () = received(int) => {}
         }
     }
 }
