@@ -30,10 +30,14 @@ pub(crate) async fn receive<H: Send + 'static>(
 ) -> Result<(), RemoteError> {
     let partial = PartialName::beside(to);
     let path = partial.path.clone();
-    // The writer of an earlier download to `to` that was abandoned may still be emptying its
-    // queue: unlinked first, its file is an orphan it alone writes to, never the start of ours.
-    let _ = tokio::fs::remove_file(&path).await;
-    let file = tokio::fs::File::create(&path).await.map_err(|e| RemoteError::local(&path, e))?.into_std().await;
+    let at = path.clone();
+    let file = blocking(move || {
+        // The writer of an earlier download to `to` that was abandoned may still be emptying its
+        // queue: unlinked first, its file is an orphan it alone writes to, never the start of ours.
+        let _ = std::fs::remove_file(&at);
+        std::fs::File::create(&at).map_err(|e| RemoteError::local(&at, e))
+    })
+    .await?;
     let at = path.clone();
     let writer =
         Worker::spawn(file, move |file, batch| write_batch(file, batch).map_err(|e| RemoteError::local(&at, e)));
@@ -171,18 +175,19 @@ impl<S: Send + 'static> Worker<S> {
 
     async fn finish(self) -> Result<S, RemoteError> {
         drop(self.queue);
-        self.done.await.map_err(|e| RemoteError::Protocol {
-            provider: "local",
-            detail: format!("a download worker failed: {e}"),
-        })?
+        joined(self.done).await
     }
 }
 
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, RemoteError> + Send + 'static,
 ) -> Result<T, RemoteError> {
-    tokio::task::spawn_blocking(work)
-        .await
+    joined(tokio::task::spawn_blocking(work)).await
+}
+
+/// What a blocking task returned; its panic as an error.
+async fn joined<T>(task: JoinHandle<Result<T, RemoteError>>) -> Result<T, RemoteError> {
+    task.await
         .map_err(|e| RemoteError::Protocol { provider: "local", detail: format!("a download worker failed: {e}") })?
 }
 

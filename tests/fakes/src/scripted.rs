@@ -22,6 +22,8 @@ struct Scripted {
 #[derive(Default)]
 pub struct ScriptedFaults {
     queue: VecDeque<Scripted>,
+    /// The next chunk sent to an upload session finds every session gone, as if it had expired.
+    sessions_expire: bool,
 }
 
 impl ScriptedFaults {
@@ -53,5 +55,18 @@ impl ScriptedFaults {
 
     pub fn len(&self) -> usize {
         self.queue.len()
+    }
+
+    pub fn expire_sessions_at_next_chunk(&mut self) {
+        self.sessions_expire = true;
+    }
+
+    /// For a chunk's handler: whether its fake must forget every upload session now.
+    pub fn take_session_expiry(&mut self) -> bool {
+        std::mem::take(&mut self.sessions_expire)
+    }
+
+    pub fn session_expiry_pending(&self) -> bool {
+        self.sessions_expire
     }
 }

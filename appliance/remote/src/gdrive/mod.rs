@@ -14,11 +14,11 @@ mod upload;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::hash::Hasher;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::folders::FolderIds;
+use crate::hash::Hasher;
 use crate::oauth::TokenSource;
 use crate::partial;
 use crate::{

@@ -315,17 +315,17 @@ pub(super) async fn download(remote: &S3Remote, from: &RemotePath, to: &Path) ->
                     Err(RemoteError::Network(format!("{key}: {received} of {size} bytes arrived")))
                 }
             };
-            if let Some(theirs) = whole_object_sha256(&response) {
+            if let Some(theirs) = whole_object_sha256(&response).map(hex::encode) {
                 let verify = |hasher: Hasher, received: u64| {
                     arrived(received)?;
                     let ours = hasher.finish().value;
-                    if ours == hex::encode(theirs) {
+                    if ours == theirs {
                         return Ok(());
                     }
                     Err(RemoteError::HashMismatch {
                         what: key.clone(),
                         kind: CHECKSUM_SHA256,
-                        remote: hex::encode(theirs),
+                        remote: theirs,
                         local: ours,
                     })
                 };

@@ -159,12 +159,12 @@ impl DriveFake {
     /// The next chunk sent to an upload session finds the session gone, as it is once the
     /// provider let it expire (the client must start the upload again).
     pub fn expire_upload_sessions_at_next_chunk(&self) {
-        self.lock().sessions_expire_at_next_chunk = true;
+        self.lock().faults.expire_sessions_at_next_chunk();
     }
 
     /// Whether [`Self::expire_upload_sessions_at_next_chunk`] is still waiting for a chunk.
     pub fn upload_session_expiry_pending(&self) -> bool {
-        self.lock().sessions_expire_at_next_chunk
+        self.lock().faults.session_expiry_pending()
     }
 
     /// Bytes a resumable session has stored so far.

@@ -95,8 +95,6 @@ pub struct Inner {
     /// Change number `n` is `changes[n - 1]`.
     pub changes: Vec<Change>,
     pub sessions: HashMap<String, Session>,
-    /// Set by the test: the next chunk finds every upload session gone, as if it had expired.
-    pub sessions_expire_at_next_chunk: bool,
     pub faults: crate::scripted::ScriptedFaults,
     pub cut_next_download: Option<usize>,
     pub log: Vec<String>,

@@ -257,7 +257,7 @@ fn chunk(fake: &DriveFake, params: &Params, headers: &HeaderMap, body: &[u8]) ->
     let upload_id = params.get("upload_id").cloned().unwrap_or_default();
     let no_308 = headers.get("x-guploader-no-308").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"yes"));
     let mut inner = fake.lock();
-    if std::mem::take(&mut inner.sessions_expire_at_next_chunk) {
+    if inner.faults.take_session_expiry() {
         inner.sessions.clear();
     }
     let Some(session) = inner.sessions.get_mut(&upload_id) else {

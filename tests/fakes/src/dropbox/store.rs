@@ -102,8 +102,6 @@ pub struct Inner {
     pub items: BTreeMap<String, DropboxFile>,
     pub journal: Vec<Journal>,
     pub sessions: HashMap<String, Session>,
-    /// Set by the test: the next chunk finds every upload session gone, as if it had expired.
-    pub sessions_expire_at_next_chunk: bool,
     pub faults: crate::scripted::ScriptedFaults,
     pub log: Vec<String>,
     /// Cursors from an earlier epoch answer `reset`.
@@ -122,7 +120,6 @@ impl Default for Inner {
             items: BTreeMap::new(),
             journal: Vec::new(),
             sessions: HashMap::new(),
-            sessions_expire_at_next_chunk: false,
             faults: Default::default(),
             log: Vec::new(),
             epoch: 1,

@@ -123,7 +123,7 @@ pub async fn append(State(fake): State<DropboxFake>, headers: HeaderMap, body: B
 /// error under `union` ("" for append, `lookup_failed` for finish).
 fn lookup<'a>(inner: &'a mut Inner, cursor: &Cursor, union: &str) -> Result<&'a mut Session, DbxError> {
     let tags = |tag: &str| if union.is_empty() { tag.to_string() } else { format!("{union}/{tag}") };
-    if std::mem::take(&mut inner.sessions_expire_at_next_chunk) {
+    if inner.faults.take_session_expiry() {
         inner.sessions.clear();
     }
     let Some(session) = inner.sessions.get_mut(&cursor.session_id) else {

@@ -65,8 +65,6 @@ pub struct Inner {
     pub me: String,
     pub sites: Vec<Site>,
     pub sessions: HashMap<String, Session>,
-    /// Set by the test: the next chunk finds every upload session gone, as if it had expired.
-    pub sessions_expire_at_next_chunk: bool,
     pub faults: crate::scripted::ScriptedFaults,
     pub log: Vec<String>,
     pub page_size: usize,
@@ -101,7 +99,6 @@ impl Default for Inner {
             me: me_id,
             sites: vec![site],
             sessions: HashMap::new(),
-            sessions_expire_at_next_chunk: false,
             faults: Default::default(),
             log: Vec::new(),
             page_size: 200,

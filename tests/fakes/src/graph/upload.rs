@@ -112,7 +112,7 @@ fn content_range(headers: &HeaderMap) -> Option<(u64, u64, u64)> {
 
 fn fragment(inner: &mut Inner, id: &str, headers: &HeaderMap, body: &[u8], host: &str) -> Result<Response, GraphError> {
     let bad = |m: &str| GraphError::invalid_range(StatusCode::BAD_REQUEST, m);
-    if std::mem::take(&mut inner.sessions_expire_at_next_chunk) {
+    if inner.faults.take_session_expiry() {
         inner.sessions.clear();
     }
     let Some(session) = inner.sessions.get_mut(id) else { return Err(GraphError::not_found("upload session")) };
